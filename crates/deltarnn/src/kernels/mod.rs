@@ -1,0 +1,220 @@
+//! The matrix primitives of the engine, on column-major weights.
+//!
+//! Two kernels do all the matrix work of a Delta RNN, for any set of columns:
+//! [`spmv_forward`] (`acc += W[:, F] * values[F]`) and [`spmv_backward`] (per column `j` in `F`,
+//! one pass computing `e_j = W[:, j] . g` and `dW[:, j] += g * values_j`). Dense products are the
+//! same kernels over [`AllColumns`], so sparse and dense results agree bit for bit on the columns
+//! both visit. Every kernel has a slow, obvious twin in [`reference`], and a baseline compile of
+//! its fast body (`*_portable`) that the AVX2 copy must equal bit for bit.
+
+mod matrix;
+mod real;
+pub mod reference;
+pub(crate) mod simd;
+
+pub use matrix::ColMajor;
+pub use real::{exp_f32, tanh_f32, Real};
+pub use simd::wide_available;
+
+use simd::dispatch;
+
+/// A set of column indices a kernel visits, in ascending order.
+pub trait Columns: Copy {
+    /// How many columns.
+    fn count(&self) -> usize;
+    /// The `k`-th column index.
+    fn index(&self, k: usize) -> usize;
+}
+
+/// Every column `0..n`: the dense case.
+#[derive(Debug, Clone, Copy)]
+pub struct AllColumns(pub usize);
+
+impl Columns for AllColumns {
+    #[inline(always)]
+    fn count(&self) -> usize {
+        self.0
+    }
+    #[inline(always)]
+    fn index(&self, k: usize) -> usize {
+        k
+    }
+}
+
+impl Columns for &[u32] {
+    #[inline(always)]
+    fn count(&self) -> usize {
+        self.len()
+    }
+    #[inline(always)]
+    fn index(&self, k: usize) -> usize {
+        self[k] as usize
+    }
+}
+
+/// Lanes of the partial sums in [`spmv_backward`]: row `r` goes to lane `r % LANES`.
+pub const LANES: usize = 8;
+
+dispatch! {
+    /// `acc += W[:, F] * values`: adds `values[k] * W[:, columns[k]]` for every listed column,
+    /// in ascending column order (so the result equals the dense product bit for bit).
+    ///
+    /// Shapes: `w` (rows, cols), `values` (columns.count()), `acc` (rows).
+    /// Paper: M_t = M_{t-1} + W delta_t over the fired set F_t (spec section 2).
+    pub fn spmv_forward / spmv_forward_portable <T: Real, C: Columns>(
+        acc: &mut [T], w: &ColMajor<T>, columns: C, values: &[T]
+    ) => spmv_forward_body;
+}
+
+dispatch! {
+    /// Fused backward over the listed columns, one pass per column:
+    /// `e[k] = W[:, j] . g` (overwritten) and `dW[:, j] += g * values[k]` (accumulated),
+    /// with `j = columns[k]`.
+    ///
+    /// Shapes: `w` and `dw` (rows, cols), `g` (rows), `values` and `e` (columns.count()).
+    /// Paper: e_j = W[:, j] . G_t and dW[:, j] += G_t delta_t[j] (spec section 3).
+    /// The dot products sum in [`LANES`] partial sums (row r into lane r % LANES), then add the
+    /// lanes pairwise; [`reference::matvec_transposed`] sums sequentially, so the two agree to
+    /// round-off, not bit for bit.
+    pub fn spmv_backward / spmv_backward_portable <T: Real, C: Columns>(
+        e: &mut [T], dw: &mut ColMajor<T>, w: &ColMajor<T>, g: &[T], columns: C, values: &[T]
+    ) => spmv_backward_body;
+}
+
+/// `acc += W v` over every column. Shapes: `w` (rows, cols), `v` (cols), `acc` (rows).
+#[track_caller]
+pub fn dense_forward<T: Real>(acc: &mut [T], w: &ColMajor<T>, v: &[T]) {
+    spmv_forward(acc, w, AllColumns(w.cols), v);
+}
+
+/// `e = W^T g` (overwritten) and `dW += g v^T` (accumulated) over every column.
+/// Shapes: `w`, `dw` (rows, cols), `g` (rows), `v` and `e` (cols).
+#[track_caller]
+pub fn dense_backward<T: Real>(
+    e: &mut [T],
+    dw: &mut ColMajor<T>,
+    w: &ColMajor<T>,
+    g: &[T],
+    v: &[T],
+) {
+    spmv_backward(e, dw, w, g, AllColumns(w.cols), v);
+}
+
+#[inline(always)]
+#[track_caller]
+fn spmv_forward_body<T: Real, C: Columns>(
+    acc: &mut [T],
+    w: &ColMajor<T>,
+    columns: C,
+    values: &[T],
+) {
+    assert_eq!(acc.len(), w.rows, "acc length");
+    assert_eq!(values.len(), columns.count(), "values length");
+    let n = columns.count();
+    let mut k = 0;
+    while k + 4 <= n {
+        let (c0, c1, c2, c3) = (
+            w.col(columns.index(k)),
+            w.col(columns.index(k + 1)),
+            w.col(columns.index(k + 2)),
+            w.col(columns.index(k + 3)),
+        );
+        let (v0, v1, v2, v3) = (values[k], values[k + 1], values[k + 2], values[k + 3]);
+        // Left to right, so the four columns are added in the same order as four single passes.
+        for ((((a, &w0), &w1), &w2), &w3) in acc.iter_mut().zip(c0).zip(c1).zip(c2).zip(c3) {
+            *a = *a + w0 * v0 + w1 * v1 + w2 * v2 + w3 * v3;
+        }
+        k += 4;
+    }
+    while k < n {
+        let (col, v) = (w.col(columns.index(k)), values[k]);
+        for (a, &wr) in acc.iter_mut().zip(col) {
+            *a += wr * v;
+        }
+        k += 1;
+    }
+}
+
+#[inline(always)]
+#[track_caller]
+fn spmv_backward_body<T: Real, C: Columns>(
+    e: &mut [T],
+    dw: &mut ColMajor<T>,
+    w: &ColMajor<T>,
+    g: &[T],
+    columns: C,
+    values: &[T],
+) {
+    let rows = w.rows;
+    assert_eq!(g.len(), rows, "g length");
+    assert_eq!((dw.rows, dw.cols), (w.rows, w.cols), "dw shape");
+    assert_eq!(values.len(), columns.count(), "values length");
+    assert_eq!(e.len(), columns.count(), "e length");
+    let n = columns.count();
+    let full = rows / LANES * LANES;
+    let mut k = 0;
+    while k + 4 <= n {
+        let idx = [
+            columns.index(k),
+            columns.index(k + 1),
+            columns.index(k + 2),
+            columns.index(k + 3),
+        ];
+        let v = [values[k], values[k + 1], values[k + 2], values[k + 3]];
+        let wc = [w.col(idx[0]), w.col(idx[1]), w.col(idx[2]), w.col(idx[3])];
+        let [d0, d1, d2, d3] = dw.cols4_mut(idx);
+        let mut sums = [[T::ZERO; LANES]; 4];
+        for (((((gc, d0c), d1c), d2c), d3c), r) in g[..full]
+            .chunks_exact(LANES)
+            .zip(d0[..full].chunks_exact_mut(LANES))
+            .zip(d1[..full].chunks_exact_mut(LANES))
+            .zip(d2[..full].chunks_exact_mut(LANES))
+            .zip(d3[..full].chunks_exact_mut(LANES))
+            .zip((0..full).step_by(LANES))
+        {
+            let w0 = &wc[0][r..r + LANES];
+            let w1 = &wc[1][r..r + LANES];
+            let w2 = &wc[2][r..r + LANES];
+            let w3 = &wc[3][r..r + LANES];
+            for l in 0..LANES {
+                let gv = gc[l];
+                sums[0][l] += w0[l] * gv;
+                sums[1][l] += w1[l] * gv;
+                sums[2][l] += w2[l] * gv;
+                sums[3][l] += w3[l] * gv;
+                d0c[l] += gv * v[0];
+                d1c[l] += gv * v[1];
+                d2c[l] += gv * v[2];
+                d3c[l] += gv * v[3];
+            }
+        }
+        let dcols = [d0, d1, d2, d3];
+        for q in 0..4 {
+            for r in full..rows {
+                sums[q][r - full] += wc[q][r] * g[r];
+                dcols[q][r] += g[r] * v[q];
+            }
+            e[k + q] = reduce_lanes(&sums[q]);
+        }
+        k += 4;
+    }
+    while k < n {
+        let j = columns.index(k);
+        let v = values[k];
+        let wc = w.col(j);
+        let dc = dw.col_mut(j);
+        let mut sums = [T::ZERO; LANES];
+        for r in 0..rows {
+            sums[r % LANES] += wc[r] * g[r];
+            dc[r] += g[r] * v;
+        }
+        e[k] = reduce_lanes(&sums);
+        k += 1;
+    }
+}
+
+/// Adds the lanes pairwise: ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)).
+#[inline(always)]
+fn reduce_lanes<T: Real>(s: &[T; LANES]) -> T {
+    ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+}

@@ -1,0 +1,244 @@
+//! The scalar types the engine runs on: `f32` for speed, `f64` for gradient checks and golden values.
+
+use std::fmt::{Debug, Display};
+use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
+
+/// A floating-point element type of the engine.
+///
+/// The `f32` transcendental functions are branch-free polynomial approximations (Cephes style)
+/// so that gate loops vectorise; their error against `f64` is below 3e-7 absolute (tested in
+/// `kernels::real::tests`). `f64` uses the standard library, so gradient checks are exact to
+/// round-off.
+pub trait Real:
+    Copy
+    + Default
+    + PartialOrd
+    + Debug
+    + Display
+    + Send
+    + Sync
+    + 'static
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+{
+    /// 0.
+    const ZERO: Self;
+    /// 1.
+    const ONE: Self;
+    /// The type's name as safetensors spells it ("F32", "F64").
+    const NAME: &'static str;
+    /// Converts from `f64` (rounding for `f32`).
+    fn from_f64(x: f64) -> Self;
+    /// Converts to `f64` (exact).
+    fn to_f64(self) -> f64;
+    /// Absolute value.
+    fn abs(self) -> Self;
+    /// e^x.
+    fn exp(self) -> Self;
+    /// Hyperbolic tangent.
+    fn tanh(self) -> Self;
+    /// Natural logarithm.
+    fn ln(self) -> Self;
+    /// Square root.
+    fn sqrt(self) -> Self;
+    /// True unless NaN or infinite.
+    fn is_finite(self) -> bool;
+    /// The logistic function 1 / (1 + e^-x).
+    #[inline(always)]
+    fn sigmoid(self) -> Self {
+        Self::ONE / (Self::ONE + (-self).exp())
+    }
+    /// -1, 0 or 1 (0 for 0 and NaN).
+    #[inline(always)]
+    fn signum_or_zero(self) -> Self {
+        if self > Self::ZERO {
+            Self::ONE
+        } else if self < Self::ZERO {
+            -Self::ONE
+        } else {
+            Self::ZERO
+        }
+    }
+    /// Converts from `f32` (exact).
+    #[inline(always)]
+    fn from_f32(x: f32) -> Self {
+        Self::from_f64(f64::from(x))
+    }
+    /// Converts to `f32` (rounding for `f64`).
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        self.to_f64() as f32
+    }
+}
+
+impl Real for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const NAME: &'static str = "F64";
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        f64::abs(self)
+    }
+    #[inline(always)]
+    fn exp(self) -> Self {
+        f64::exp(self)
+    }
+    #[inline(always)]
+    fn tanh(self) -> Self {
+        f64::tanh(self)
+    }
+    #[inline(always)]
+    fn ln(self) -> Self {
+        f64::ln(self)
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f64::sqrt(self)
+    }
+    #[inline(always)]
+    fn is_finite(self) -> bool {
+        f64::is_finite(self)
+    }
+}
+
+impl Real for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const NAME: &'static str = "F32";
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        f32::abs(self)
+    }
+    #[inline(always)]
+    fn exp(self) -> Self {
+        exp_f32(self)
+    }
+    #[inline(always)]
+    fn tanh(self) -> Self {
+        tanh_f32(self)
+    }
+    #[inline(always)]
+    fn ln(self) -> Self {
+        f32::ln(self)
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f32::sqrt(self)
+    }
+    #[inline(always)]
+    fn is_finite(self) -> bool {
+        f32::is_finite(self)
+    }
+}
+
+/// e^x for `f32`: range reduction x = n ln2 + r, degree-6 polynomial for e^r (Cephes `expf`),
+/// and 2^n built from the exponent bits. Inputs are clamped to [-87.3, 88.3], so the result is
+/// finite and normal for every finite input (and NaN stays NaN).
+#[inline(always)]
+#[allow(clippy::excessive_precision)] // The published coefficients, kept digit for digit.
+pub fn exp_f32(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let x = x.clamp(-87.3, 88.3);
+    let n = (x * LOG2E + 0.5).floor();
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let mut p = 1.987_569_1e-4_f32;
+    p = p * r + 1.398_2e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 5.000_000_1e-1;
+    let er = p * r * r + r + 1.0;
+    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    er * scale
+}
+
+/// tanh for `f32`: an odd polynomial below |x| = 0.625 (Cephes `tanhf`), otherwise
+/// 1 - 2 / (e^{2|x|} + 1) with the sign restored. Branch-free, so loops over it vectorise.
+#[inline(always)]
+#[allow(clippy::excessive_precision)] // The published coefficients, kept digit for digit.
+pub fn tanh_f32(x: f32) -> f32 {
+    let ax = x.abs();
+    let z = x * x;
+    let mut p = -5.704_988_7e-3_f32;
+    p = p * z + 2.063_908_9e-2;
+    p = p * z - 5.373_971_6e-2;
+    p = p * z + 1.333_144_2e-1;
+    p = p * z - 3.333_328_2e-1;
+    let small = p * z * x + x;
+    let e = exp_f32(2.0 * ax.min(44.0));
+    let large = (1.0 - 2.0 / (e + 1.0)).copysign(x);
+    if ax < 0.625 {
+        small
+    } else {
+        large
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sweep() -> impl Iterator<Item = f32> {
+        (-20_000..=20_000)
+            .map(|i| i as f32 * 1e-3)
+            .chain([-100.0, 100.0, 88.0, -88.0, 0.0, -0.0])
+    }
+
+    #[test]
+    fn exp_f32_is_accurate() {
+        for x in sweep() {
+            let exact = f64::from(x).exp();
+            let got = f64::from(exp_f32(x));
+            if x.abs() < 80.0 {
+                assert!(
+                    ((got - exact) / exact).abs() < 3e-7,
+                    "exp({x}): {got} vs {exact}"
+                );
+            }
+            assert!(got.is_finite() && got > 0.0, "exp({x}) = {got}");
+        }
+        assert!(exp_f32(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn tanh_and_sigmoid_f32_are_accurate() {
+        for x in sweep() {
+            let xd = f64::from(x);
+            let t = f64::from(tanh_f32(x));
+            assert!(
+                (t - xd.tanh()).abs() < 3e-7,
+                "tanh({x}): {t} vs {}",
+                xd.tanh()
+            );
+            let s = f64::from(x.sigmoid());
+            let exact = 1.0 / (1.0 + (-xd).exp());
+            assert!((s - exact).abs() < 3e-7, "sigmoid({x}): {s} vs {exact}");
+        }
+        assert_eq!(tanh_f32(0.0), 0.0);
+        assert_eq!(tanh_f32(-1e-30), -1e-30);
+    }
+}

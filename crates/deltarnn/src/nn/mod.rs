@@ -1,0 +1,72 @@
+//! Delta LSTM and Delta GRU: cells, layers, the stacked model with its per-frame head, losses
+//! and initialisation.
+
+pub mod gru;
+pub(crate) mod init;
+mod layer;
+pub mod loss;
+pub mod lstm;
+mod model;
+
+pub use init::init_params;
+pub use layer::{Layer, LayerState, LayerTape};
+pub use model::{Head, Model, ModelConfig, Params, SequenceTape, StreamState};
+
+use crate::delta::Thresholds;
+
+/// The recurrent cell of every layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CellKind {
+    /// Long short-term memory (gates i, f, g, o).
+    Lstm,
+    /// Gated recurrent unit, PyTorch's reset-after form (gates r, z, n).
+    Gru,
+}
+
+impl CellKind {
+    /// Number of gate blocks of H rows in each weight matrix: 4 for LSTM, 3 for GRU.
+    pub fn gates(self) -> usize {
+        match self {
+            CellKind::Lstm => 4,
+            CellKind::Gru => 3,
+        }
+    }
+
+    /// "lstm" or "gru".
+    pub fn name(self) -> &'static str {
+        match self {
+            CellKind::Lstm => "lstm",
+            CellKind::Gru => "gru",
+        }
+    }
+}
+
+impl std::str::FromStr for CellKind {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s {
+            "lstm" => Ok(CellKind::Lstm),
+            "gru" => Ok(CellKind::Gru),
+            other => Err(crate::Error::Invalid(format!(
+                "unknown cell '{other}', expected lstm or gru"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for CellKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a layer computes its memory.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mode {
+    /// Delta network: only fired columns are multiplied; the memory accumulates
+    /// (M_t = M_{t-1} + W delta_t), and backward is the temporally sparse BPTT.
+    Delta(Thresholds),
+    /// Standard LSTM/GRU with ordinary BPTT: every column every step (M_t = b + W v_t).
+    Dense,
+}

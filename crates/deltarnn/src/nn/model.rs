@@ -1,0 +1,405 @@
+//! The stacked model: L recurrent layers and a linear head applied at every frame.
+
+use super::loss::frame_cross_entropy;
+use super::{CellKind, Layer, LayerState, LayerTape, Mode};
+use crate::delta::Thresholds;
+use crate::kernels::{dense_backward, dense_forward, ColMajor, Real};
+use crate::{Error, Result};
+
+/// Largest sizes accepted from a file or the command line (bigger is refused before allocating).
+pub const MAX_WIDTH: usize = 16_384;
+/// Largest number of layers accepted.
+pub const MAX_LAYERS: usize = 64;
+/// Largest number of classes accepted.
+pub const MAX_CLASSES: usize = 1 << 20;
+
+/// The shape and default thresholds of a model.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ModelConfig {
+    /// LSTM or GRU.
+    pub cell: CellKind,
+    /// F: input features per frame.
+    pub n_features: usize,
+    /// L: number of stacked recurrent layers.
+    pub n_layers: usize,
+    /// H: hidden size of every layer.
+    pub n_hidden: usize,
+    /// C: output classes (class 0 is silence in the speech tasks).
+    pub n_classes: usize,
+    /// theta_x and theta_h used when no others are given.
+    pub thresholds: Thresholds,
+}
+
+impl ModelConfig {
+    /// Checks that every size is positive and not absurd and the thresholds are finite and >= 0.
+    pub fn validate(&self) -> Result<()> {
+        let check = |name: &str, value: usize, max: usize| {
+            if value == 0 || value > max {
+                Err(Error::Invalid(format!(
+                    "{name} must be between 1 and {max}, got {value}"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        check("features", self.n_features, MAX_WIDTH)?;
+        check("layers", self.n_layers, MAX_LAYERS)?;
+        check("hidden", self.n_hidden, MAX_WIDTH)?;
+        check("classes", self.n_classes, MAX_CLASSES)?;
+        for (name, theta) in [
+            ("theta_x", self.thresholds.input),
+            ("theta_h", self.thresholds.hidden),
+        ] {
+            if !(theta.is_finite() && theta >= 0.0) {
+                return Err(Error::Invalid(format!(
+                    "{name} must be a finite number >= 0, got {theta}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Input width of layer `k`: F for the first layer, H above it.
+    pub fn layer_input(&self, k: usize) -> usize {
+        if k == 0 {
+            self.n_features
+        } else {
+            self.n_hidden
+        }
+    }
+
+    /// Number of trainable parameters (PyTorch counts two bias vectors per layer, as here).
+    pub fn n_params(&self) -> usize {
+        let rows = self.cell.gates() * self.n_hidden;
+        let rnn: usize = (0..self.n_layers)
+            .map(|k| rows * (self.layer_input(k) + self.n_hidden) + 2 * rows)
+            .sum();
+        rnn + self.n_classes * self.n_hidden + self.n_classes
+    }
+}
+
+/// The per-frame classifier: logits_t = W h_t + b.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Head<T> {
+    /// Shape (C, H), column-major (PyTorch `fc.weight` transposed in memory).
+    pub w: ColMajor<T>,
+    /// Shape (C).
+    pub b: Vec<T>,
+}
+
+/// Every trainable tensor of a model (also used, zero-filled, as its gradient).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params<T> {
+    /// The recurrent layers, bottom first.
+    pub layers: Vec<Layer<T>>,
+    /// The linear head.
+    pub head: Head<T>,
+}
+
+impl<T: Real> Params<T> {
+    /// All parameters zero, shaped by `config`.
+    pub fn zeros(config: &ModelConfig) -> Self {
+        Params {
+            layers: (0..config.n_layers)
+                .map(|k| Layer::zeros(config.cell, config.layer_input(k), config.n_hidden))
+                .collect(),
+            head: Head {
+                w: ColMajor::zeros(config.n_classes, config.n_hidden),
+                b: vec![T::ZERO; config.n_classes],
+            },
+        }
+    }
+
+    /// Every tensor as a flat slice, in a fixed order (layer by layer: w_x, w_h, b_x, b_h; then
+    /// head w, b). The order is the same for parameters and gradients of one config.
+    pub fn slices(&self) -> Vec<&[T]> {
+        let mut out: Vec<&[T]> = Vec::new();
+        for l in &self.layers {
+            out.extend([&l.w_x.data[..], &l.w_h.data[..], &l.b_x[..], &l.b_h[..]]);
+        }
+        out.extend([&self.head.w.data[..], &self.head.b[..]]);
+        out
+    }
+
+    /// Mutable twin of [`Params::slices`].
+    pub fn slices_mut(&mut self) -> Vec<&mut [T]> {
+        let mut out: Vec<&mut [T]> = Vec::new();
+        for l in &mut self.layers {
+            out.extend([
+                &mut l.w_x.data[..],
+                &mut l.w_h.data[..],
+                &mut l.b_x[..],
+                &mut l.b_h[..],
+            ]);
+        }
+        out.extend([&mut self.head.w.data[..], &mut self.head.b[..]]);
+        out
+    }
+
+    /// Sets every element to zero.
+    pub fn fill_zero(&mut self) {
+        for s in self.slices_mut() {
+            s.fill(T::ZERO);
+        }
+    }
+
+    /// `self += other`, element by element (same config).
+    pub fn add_assign(&mut self, other: &Params<T>) {
+        for (a, b) in self.slices_mut().into_iter().zip(other.slices()) {
+            for (x, &y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+    }
+
+    /// Euclidean norm over every element, in f64.
+    pub fn norm(&self) -> f64 {
+        self.slices()
+            .iter()
+            .flat_map(|s| s.iter())
+            .map(|v| v.to_f64() * v.to_f64())
+            .sum::<f64>()
+            .sqrt()
+    }
+
+    /// True when every element is finite.
+    pub fn all_finite(&self) -> bool {
+        self.slices()
+            .iter()
+            .all(|s| s.iter().all(|v| v.is_finite()))
+    }
+
+    /// Converts every parameter to another precision.
+    pub fn cast<U: Real>(&self) -> Params<U> {
+        Params {
+            layers: self.layers.iter().map(Layer::cast).collect(),
+            head: Head {
+                w: self.head.w.cast(),
+                b: self
+                    .head
+                    .b
+                    .iter()
+                    .map(|&v| U::from_f64(v.to_f64()))
+                    .collect(),
+            },
+        }
+    }
+}
+
+/// A model: its configuration and parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model<T> {
+    /// Shapes and default thresholds.
+    pub config: ModelConfig,
+    /// Weights and biases.
+    pub params: Params<T>,
+}
+
+/// Everything the backward pass needs from a forward pass over one sequence.
+#[derive(Debug, Clone, Default)]
+pub struct SequenceTape<T> {
+    /// Number of frames.
+    pub steps: usize,
+    /// One tape per layer, bottom first.
+    pub layers: Vec<LayerTape<T>>,
+    /// Per-frame logits (steps x C).
+    pub logits: Vec<T>,
+}
+
+/// Loss of one sequence, as computed by [`Model::loss_and_gradient`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SequenceLoss {
+    /// Summed per-frame cross-entropy (not yet divided by the frame count).
+    pub cross_entropy_sum: f64,
+    /// Frames counted (labels >= 0).
+    pub frames: usize,
+    /// beta * sum |delta_h| over every layer and step (0 when beta is 0 or in dense mode).
+    pub l1_penalty: f64,
+}
+
+/// Streaming state of a whole model (one [`LayerState`] per layer).
+#[derive(Debug, Clone)]
+pub struct StreamState<T> {
+    /// Per-layer state, bottom first.
+    pub layers: Vec<LayerState<T>>,
+    /// Logits of the latest frame.
+    pub logits: Vec<T>,
+}
+
+impl<T: Real> Model<T> {
+    /// Runs the whole model over one sequence `x` (steps x F, row-major), recording the tape.
+    #[track_caller]
+    pub fn forward(&self, x: &[T], mode: Mode, tape: &mut SequenceTape<T>) {
+        let c = &self.config;
+        assert_eq!(
+            x.len() % c.n_features,
+            0,
+            "x length is not a multiple of the feature count"
+        );
+        let steps = x.len() / c.n_features;
+        tape.steps = steps;
+        tape.layers.resize_with(c.n_layers, LayerTape::new);
+        for k in 0..c.n_layers {
+            let (below, rest) = tape.layers.split_at_mut(k);
+            let input = if k == 0 { x } else { &below[k - 1].hidden[..] };
+            self.params.layers[k].forward(input, steps, mode, &mut rest[0]);
+        }
+        let top = &tape.layers[c.n_layers - 1];
+        tape.logits.clear();
+        tape.logits.resize(steps * c.n_classes, T::ZERO);
+        for (t, z) in tape.logits.chunks_exact_mut(c.n_classes).enumerate() {
+            z.copy_from_slice(&self.params.head.b);
+            dense_forward(z, &self.params.head.w, top.h(t));
+        }
+    }
+
+    /// Backward of [`Model::forward`] given dL/dlogits (steps x C); accumulates (+=) every
+    /// parameter gradient into `grads`. Writes dL/dx (steps x F) into `dx` when given.
+    #[allow(clippy::too_many_arguments)]
+    #[track_caller]
+    pub fn backward(
+        &self,
+        grads: &mut Params<T>,
+        dx: Option<&mut [T]>,
+        x: &[T],
+        tape: &SequenceTape<T>,
+        mode: Mode,
+        dlogits: &[T],
+        l1_beta: T,
+    ) {
+        let c = &self.config;
+        let steps = tape.steps;
+        assert_eq!(dlogits.len(), steps * c.n_classes, "dlogits length");
+        let h = c.n_hidden;
+        let top = &tape.layers[c.n_layers - 1];
+        let mut dh = vec![T::ZERO; steps * h];
+        for t in 0..steps {
+            let dz = &dlogits[t * c.n_classes..(t + 1) * c.n_classes];
+            dense_backward(
+                &mut dh[t * h..(t + 1) * h],
+                &mut grads.head.w,
+                &self.params.head.w,
+                dz,
+                top.h(t),
+            );
+            for (b, &d) in grads.head.b.iter_mut().zip(dz) {
+                *b += d;
+            }
+        }
+        let mut dx = dx;
+        let mut dbelow = vec![T::ZERO; if c.n_layers > 1 { steps * h } else { 0 }];
+        for k in (0..c.n_layers).rev() {
+            let input = if k == 0 {
+                x
+            } else {
+                &tape.layers[k - 1].hidden[..]
+            };
+            let layer = &self.params.layers[k];
+            let dinput = if k == 0 {
+                dx.as_deref_mut()
+            } else {
+                Some(&mut dbelow[..])
+            };
+            layer.backward(
+                &mut grads.layers[k],
+                dinput,
+                input,
+                &tape.layers[k],
+                mode,
+                &dh,
+                l1_beta,
+            );
+            if k > 0 {
+                std::mem::swap(&mut dh, &mut dbelow);
+            }
+        }
+    }
+
+    /// Forward, per-frame cross-entropy and backward for one sequence. `scale` multiplies the
+    /// cross-entropy gradient (1 / frames in the batch for a batch mean); the L1 penalty
+    /// `l1_beta * sum |delta_h|` is added unscaled. Gradients accumulate into `grads`.
+    #[allow(clippy::too_many_arguments)]
+    #[track_caller]
+    pub fn loss_and_gradient(
+        &self,
+        grads: &mut Params<T>,
+        tape: &mut SequenceTape<T>,
+        x: &[T],
+        labels: &[i64],
+        mode: Mode,
+        scale: f64,
+        l1_beta: f64,
+    ) -> SequenceLoss {
+        self.forward(x, mode, tape);
+        let mut dlogits = vec![T::ZERO; tape.logits.len()];
+        let (cross_entropy_sum, frames) = frame_cross_entropy(
+            &mut dlogits,
+            &tape.logits,
+            labels,
+            self.config.n_classes,
+            scale,
+        );
+        let l1_penalty = match mode {
+            Mode::Delta(_) if l1_beta != 0.0 => {
+                l1_beta
+                    * tape
+                        .layers
+                        .iter()
+                        .flat_map(|l| &l.trace.hidden.values)
+                        .map(|v| v.to_f64().abs())
+                        .sum::<f64>()
+            }
+            _ => 0.0,
+        };
+        let beta = if matches!(mode, Mode::Delta(_)) {
+            T::from_f64(l1_beta)
+        } else {
+            T::ZERO
+        };
+        self.backward(grads, None, x, tape, mode, &dlogits, beta);
+        SequenceLoss {
+            cross_entropy_sum,
+            frames,
+            l1_penalty,
+        }
+    }
+
+    /// The streaming state at the start of an utterance.
+    pub fn new_stream(&self) -> StreamState<T> {
+        StreamState {
+            layers: self.params.layers.iter().map(Layer::new_state).collect(),
+            logits: vec![T::ZERO; self.config.n_classes],
+        }
+    }
+
+    /// Feeds one frame (F values) through every layer and the head; returns the fired input and
+    /// hidden counts summed over layers. The logits are in `state.logits`.
+    #[track_caller]
+    pub fn stream_step(
+        &self,
+        state: &mut StreamState<T>,
+        frame: &[T],
+        thresholds: Thresholds,
+    ) -> (usize, usize) {
+        let mut fired = (0, 0);
+        for k in 0..self.config.n_layers {
+            let (below, rest) = state.layers.split_at_mut(k);
+            let input = if k == 0 { frame } else { &below[k - 1].h[..] };
+            let (fx, fh) = self.params.layers[k].step(&mut rest[0], input, thresholds);
+            fired.0 += fx;
+            fired.1 += fh;
+        }
+        let top = &state.layers[self.config.n_layers - 1];
+        state.logits.copy_from_slice(&self.params.head.b);
+        dense_forward(&mut state.logits, &self.params.head.w, &top.h);
+        fired
+    }
+
+    /// Converts the parameters to another precision.
+    pub fn cast<U: Real>(&self) -> Model<U> {
+        Model {
+            config: self.config,
+            params: self.params.cast(),
+        }
+    }
+}
