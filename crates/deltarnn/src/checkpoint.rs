@@ -19,9 +19,7 @@ use std::path::Path;
 
 /// The value of the `format` metadata key.
 pub const FORMAT: &str = "deltarnn-1";
-const RESERVED: [&str; 8] = [
-    "format", "cell", "layers", "hidden", "features", "classes", "theta_x", "theta_h",
-];
+const RESERVED: [&str; 8] = ["format", "cell", "layers", "hidden", "features", "classes", "theta_x", "theta_h"];
 
 /// Names of the tensors of layer `k`, in the order weight_ih, weight_hh, bias_ih, bias_hh.
 pub fn layer_tensor_names(k: usize) -> [String; 4] {
@@ -39,26 +37,10 @@ pub fn to_named_tensors<T: Real>(config: &ModelConfig, params: &Params<T>) -> Ve
     for (k, layer) in params.layers.iter().enumerate() {
         let [wih, whh, bih, bhh] = layer_tensor_names(k);
         let rows = layer.w_x.rows;
-        out.push((
-            wih,
-            vec![rows, layer.n_input],
-            export_matrix(config.cell, true, &layer.w_x),
-        ));
-        out.push((
-            whh,
-            vec![rows, layer.n_hidden],
-            export_matrix(config.cell, false, &layer.w_h),
-        ));
-        out.push((
-            bih,
-            vec![rows],
-            export_vector(config.cell, true, &layer.b_x),
-        ));
-        out.push((
-            bhh,
-            vec![rows],
-            export_vector(config.cell, false, &layer.b_h),
-        ));
+        out.push((wih, vec![rows, layer.n_input], export_matrix(config.cell, true, &layer.w_x)));
+        out.push((whh, vec![rows, layer.n_hidden], export_matrix(config.cell, false, &layer.w_h)));
+        out.push((bih, vec![rows], export_vector(config.cell, true, &layer.b_x)));
+        out.push((bhh, vec![rows], export_vector(config.cell, false, &layer.b_h)));
     }
     let head = &params.head;
     out.push((
@@ -66,11 +48,7 @@ pub fn to_named_tensors<T: Real>(config: &ModelConfig, params: &Params<T>) -> Ve
         vec![head.w.rows, head.w.cols],
         head.w.to_row_major().iter().map(|v| v.to_f32()).collect(),
     ));
-    out.push((
-        "fc.bias".into(),
-        vec![head.b.len()],
-        head.b.iter().map(|v| v.to_f32()).collect(),
-    ));
+    out.push(("fc.bias".into(), vec![head.b.len()], head.b.iter().map(|v| v.to_f32()).collect()));
     out
 }
 
@@ -93,24 +71,15 @@ pub fn to_bytes<T: Real>(model: &Model<T>, extra: &BTreeMap<String, String>) -> 
     let mut metadata = config_metadata(&model.config);
     for (k, v) in extra {
         if RESERVED.contains(&k.as_str()) {
-            return Err(Error::Invalid(format!(
-                "metadata key '{k}' is reserved for the model configuration"
-            )));
+            return Err(Error::Invalid(format!("metadata key '{k}' is reserved for the model configuration")));
         }
         metadata.insert(k.clone(), v.clone());
     }
-    tensorfile::to_bytes(
-        &to_named_tensors(&model.config, &model.params),
-        Some(metadata),
-    )
+    tensorfile::to_bytes(&to_named_tensors(&model.config, &model.params), Some(metadata))
 }
 
 /// Writes a checkpoint atomically (temporary file, then rename).
-pub fn save<T: Real>(
-    path: &Path,
-    model: &Model<T>,
-    extra: &BTreeMap<String, String>,
-) -> Result<()> {
+pub fn save<T: Real>(path: &Path, model: &Model<T>, extra: &BTreeMap<String, String>) -> Result<()> {
     write_atomic(path, &to_bytes(model, extra)?)
 }
 
@@ -122,14 +91,11 @@ pub fn load(path: &Path) -> Result<(Model<f32>, BTreeMap<String, String>)> {
 
 /// Parses checkpoint bytes; `path` only names the file in errors.
 pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model<f32>, BTreeMap<String, String>)> {
-    let bad = |reason: String| Error::Checkpoint {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let st = safetensors::SafeTensors::deserialize(bytes)
-        .map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
-        .map_err(|e| bad(format!("unreadable header ({e})")))?;
+    let bad = |reason: String| Error::Checkpoint { path: path.to_path_buf(), reason };
+    let st =
+        safetensors::SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
+    let (_, header) =
+        safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("unreadable header ({e})")))?;
     let metadata = header.metadata().clone().unwrap_or_default();
     let config = parse_config(&metadata).map_err(bad)?;
 
@@ -149,26 +115,15 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model<f32>, BTreeMap<Str
         config.n_layers, config.cell, config.n_hidden, config.n_features, config.n_classes
     );
 
-    let mut unknown: Vec<String> = st
-        .names()
-        .into_iter()
-        .filter(|n| !expected.contains_key(*n))
-        .cloned()
-        .collect();
+    let mut unknown: Vec<String> = st.names().into_iter().filter(|n| !expected.contains_key(*n)).cloned().collect();
     if !unknown.is_empty() {
         unknown.sort();
-        return Err(bad(format!(
-            "unknown tensor(s) {} for a model of {describe}",
-            unknown.join(", ")
-        )));
+        return Err(bad(format!("unknown tensor(s) {} for a model of {describe}", unknown.join(", "))));
     }
-    let mut tensors: HashMap<String, Vec<f32>> = HashMap::new();
+    let mut tensors: HashMap<String, Vec<f64>> = HashMap::new();
     for (name, shape) in &expected {
-        let view = st.tensor(name).map_err(|_| {
-            bad(format!(
-                "missing tensor '{name}' (a model of {describe} needs it)"
-            ))
-        })?;
+        let view =
+            st.tensor(name).map_err(|_| bad(format!("missing tensor '{name}' (a model of {describe} needs it)")))?;
         if view.shape() != shape.as_slice() {
             return Err(bad(format!(
                 "tensor '{name}' has shape {:?}, a model of {describe} needs {shape:?}",
@@ -180,62 +135,49 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model<f32>, BTreeMap<Str
             other => other,
         })?;
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-            return Err(bad(format!(
-                "tensor '{name}' has a non-finite value ({}) at flat index {i}",
-                values[i]
-            )));
+            return Err(bad(format!("tensor '{name}' has a non-finite value ({}) at flat index {i}", values[i])));
         }
-        tensors.insert(name.clone(), values.iter().map(|&v| v as f32).collect());
+        tensors.insert(name.clone(), values);
     }
 
-    let mut params = Params::<f32>::zeros(&config);
+    let params = from_pytorch_tensors(&config, &tensors);
+    let extra = metadata.into_iter().filter(|(k, _)| !RESERVED.contains(&k.as_str())).collect();
+    Ok((Model { config, params }, extra))
+}
+
+/// Builds parameters from tensors in PyTorch's names and layout (as [`to_named_tensors`] writes
+/// them). Every tensor of `config` must be present with its shape ([`from_bytes`] checks this).
+#[track_caller]
+pub fn from_pytorch_tensors<T: Real>(config: &ModelConfig, tensors: &HashMap<String, Vec<f64>>) -> Params<T> {
+    let rows = config.cell.gates() * config.n_hidden;
+    let mut params = Params::<T>::zeros(config);
     for (k, layer) in params.layers.iter_mut().enumerate() {
         let [wih, whh, bih, bhh] = layer_tensor_names(k);
-        layer.w_x = import_matrix(
-            config.cell,
-            true,
-            rows,
-            config.layer_input(k),
-            &tensors[&wih],
-        );
+        layer.w_x = import_matrix(config.cell, true, rows, config.layer_input(k), &tensors[&wih]);
         layer.w_h = import_matrix(config.cell, false, rows, config.n_hidden, &tensors[&whh]);
         layer.b_x = import_vector(config.cell, true, &tensors[&bih]);
         layer.b_h = import_vector(config.cell, false, &tensors[&bhh]);
     }
-    params.head.w =
-        ColMajor::from_row_major(config.n_classes, config.n_hidden, &tensors["fc.weight"]);
-    params.head.b = tensors["fc.bias"].clone();
-    let extra = metadata
-        .into_iter()
-        .filter(|(k, _)| !RESERVED.contains(&k.as_str()))
-        .collect();
-    Ok((Model { config, params }, extra))
+    let fc: Vec<T> = tensors["fc.weight"].iter().map(|&v| T::from_f64(v)).collect();
+    params.head.w = ColMajor::from_row_major(config.n_classes, config.n_hidden, &fc);
+    params.head.b = tensors["fc.bias"].iter().map(|&v| T::from_f64(v)).collect();
+    params
 }
 
 /// Reads and validates the model configuration from checkpoint metadata.
-pub fn parse_config(
-    metadata: &HashMap<String, String>,
-) -> std::result::Result<ModelConfig, String> {
-    let get = |key: &str| {
-        metadata
-            .get(key)
-            .ok_or_else(|| format!("metadata has no '{key}' entry"))
-    };
+pub fn parse_config(metadata: &HashMap<String, String>) -> std::result::Result<ModelConfig, String> {
+    let get = |key: &str| metadata.get(key).ok_or_else(|| format!("metadata has no '{key}' entry"));
     let count = |key: &str| -> std::result::Result<usize, String> {
         let v = get(key)?;
-        v.parse()
-            .map_err(|_| format!("metadata '{key}' = '{v}' is not a whole number"))
+        v.parse().map_err(|_| format!("metadata '{key}' = '{v}' is not a whole number"))
     };
     let real = |key: &str| -> std::result::Result<f64, String> {
         let v = get(key)?;
-        v.parse()
-            .map_err(|_| format!("metadata '{key}' = '{v}' is not a number"))
+        v.parse().map_err(|_| format!("metadata '{key}' = '{v}' is not a number"))
     };
     if let Some(format) = metadata.get("format") {
         if format != FORMAT {
-            return Err(format!(
-                "format '{format}' is not supported (expected '{FORMAT}')"
-            ));
+            return Err(format!("format '{format}' is not supported (expected '{FORMAT}')"));
         }
     }
     let cell: CellKind = get("cell")?.parse().map_err(|e: Error| e.to_string())?;
@@ -245,10 +187,7 @@ pub fn parse_config(
         n_layers: count("layers")?,
         n_hidden: count("hidden")?,
         n_classes: count("classes")?,
-        thresholds: Thresholds {
-            input: real("theta_x")?,
-            hidden: real("theta_h")?,
-        },
+        thresholds: Thresholds { input: real("theta_x")?, hidden: real("theta_h")? },
     };
     config.validate().map_err(|e| format!("metadata: {e}"))?;
     Ok(config)
@@ -271,34 +210,32 @@ fn export_matrix<T: Real>(cell: CellKind, input_side: bool, w: &ColMajor<T>) -> 
 
 fn export_vector<T: Real>(cell: CellKind, input_side: bool, b: &[T]) -> Vec<f32> {
     let h = b.len() / cell.gates();
-    (0..b.len())
-        .map(|r| b[internal_row(cell, input_side, h, r)].to_f32())
-        .collect()
+    (0..b.len()).map(|r| b[internal_row(cell, input_side, h, r)].to_f32()).collect()
 }
 
-fn import_matrix(
+fn import_matrix<T: Real>(
     cell: CellKind,
     input_side: bool,
     rows: usize,
     cols: usize,
-    row_major: &[f32],
-) -> ColMajor<f32> {
+    row_major: &[f64],
+) -> ColMajor<T> {
     let h = rows / cell.gates();
     let mut w = ColMajor::zeros(rows, cols);
     for r in 0..rows {
         let ir = internal_row(cell, input_side, h, r);
         for c in 0..cols {
-            w.data[c * rows + ir] = row_major[r * cols + c];
+            w.data[c * rows + ir] = T::from_f64(row_major[r * cols + c]);
         }
     }
     w
 }
 
-fn import_vector(cell: CellKind, input_side: bool, values: &[f32]) -> Vec<f32> {
+fn import_vector<T: Real>(cell: CellKind, input_side: bool, values: &[f64]) -> Vec<T> {
     let h = values.len() / cell.gates();
-    let mut out = vec![0.0; values.len()];
+    let mut out = vec![T::ZERO; values.len()];
     for (r, &v) in values.iter().enumerate() {
-        out[internal_row(cell, input_side, h, r)] = v;
+        out[internal_row(cell, input_side, h, r)] = T::from_f64(v);
     }
     out
 }
@@ -315,10 +252,7 @@ mod tests {
             n_layers: 2,
             n_hidden: 4,
             n_classes: 5,
-            thresholds: Thresholds {
-                input: 0.1,
-                hidden: 0.2,
-            },
+            thresholds: Thresholds { input: 0.1, hidden: 0.2 },
         }
     }
 
@@ -361,29 +295,17 @@ mod tests {
         let mut tensors = to_named_tensors(&model.config, &model.params);
         tensors.retain(|(n, _, _)| n != "rnn.bias_hh_l1");
         let bytes = tensorfile::to_bytes(&tensors, Some(config_metadata(&model.config))).unwrap();
-        assert!(
-            err(&bytes).contains("missing tensor 'rnn.bias_hh_l1'"),
-            "{}",
-            err(&bytes)
-        );
+        assert!(err(&bytes).contains("missing tensor 'rnn.bias_hh_l1'"), "{}", err(&bytes));
 
         let mut tensors = to_named_tensors(&model.config, &model.params);
         tensors[0] = ("rnn.weight_ih_l0".into(), vec![16, 2], vec![0.0; 32]);
         let bytes = tensorfile::to_bytes(&tensors, Some(config_metadata(&model.config))).unwrap();
-        assert!(
-            err(&bytes).contains("'rnn.weight_ih_l0' has shape [16, 2]"),
-            "{}",
-            err(&bytes)
-        );
+        assert!(err(&bytes).contains("'rnn.weight_ih_l0' has shape [16, 2]"), "{}", err(&bytes));
 
         let mut tensors = to_named_tensors(&model.config, &model.params);
         tensors.push(("extra.weight".into(), vec![1], vec![0.0]));
         let bytes = tensorfile::to_bytes(&tensors, Some(config_metadata(&model.config))).unwrap();
-        assert!(
-            err(&bytes).contains("unknown tensor(s) extra.weight"),
-            "{}",
-            err(&bytes)
-        );
+        assert!(err(&bytes).contains("unknown tensor(s) extra.weight"), "{}", err(&bytes));
 
         let mut tensors = to_named_tensors(&model.config, &model.params);
         tensors[5].2[1] = f32::NAN;
@@ -392,20 +314,12 @@ mod tests {
 
         let mut meta = config_metadata(&model.config);
         meta.insert("hidden".into(), "100000000".into());
-        let bytes =
-            tensorfile::to_bytes(&to_named_tensors(&model.config, &model.params), Some(meta))
-                .unwrap();
-        assert!(
-            err(&bytes).contains("hidden must be between"),
-            "{}",
-            err(&bytes)
-        );
+        let bytes = tensorfile::to_bytes(&to_named_tensors(&model.config, &model.params), Some(meta)).unwrap();
+        assert!(err(&bytes).contains("hidden must be between"), "{}", err(&bytes));
 
         let mut meta = config_metadata(&model.config);
         meta.remove("cell");
-        let bytes =
-            tensorfile::to_bytes(&to_named_tensors(&model.config, &model.params), Some(meta))
-                .unwrap();
+        let bytes = tensorfile::to_bytes(&to_named_tensors(&model.config, &model.params), Some(meta)).unwrap();
         assert!(err(&bytes).contains("no 'cell' entry"), "{}", err(&bytes));
     }
 }

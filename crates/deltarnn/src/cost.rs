@@ -89,24 +89,16 @@ pub struct LayerCost {
 impl LayerCost {
     /// Counts one layer's trace (delta mode).
     pub fn from_trace<T: Real>(cell: CellKind, trace: &ActivityTrace<T>) -> Self {
-        let (f, h, steps) = (
-            trace.n_input as u64,
-            trace.n_hidden as u64,
-            trace.steps() as u64,
-        );
+        let (f, h, steps) = (trace.n_input as u64, trace.n_hidden as u64, trace.steps() as u64);
         let rows = cell.gates() as u64 * h;
         let fired = trace.input.fired() as u64 * rows + trace.hidden.fired() as u64 * rows;
-        let per_op = OpCount {
-            dense_macs: steps * rows * (f + h),
-            actual_macs: fired,
-        };
+        let per_op = OpCount { dense_macs: steps * rows * (f + h), actual_macs: fired };
         LayerCost {
             steps,
             forward_mxv: per_op,
             backward_mxv: per_op,
             weight_grad: per_op,
-            elementwise_forward_ops: steps
-                * (FORWARD_ELEMENTWISE_PER_UNIT * h + ENCODER_PER_ELEMENT * (f + h)),
+            elementwise_forward_ops: steps * (FORWARD_ELEMENTWISE_PER_UNIT * h + ENCODER_PER_ELEMENT * (f + h)),
             elementwise_backward_ops: steps * backward_elementwise_per_unit(cell) * h,
             input_elements: steps * f,
             input_fired: trace.input.fired() as u64,
@@ -121,10 +113,7 @@ impl LayerCost {
     pub fn dense(cell: CellKind, n_input: usize, n_hidden: usize, steps: usize) -> Self {
         let (f, h, steps) = (n_input as u64, n_hidden as u64, steps as u64);
         let rows = cell.gates() as u64 * h;
-        let per_op = OpCount {
-            dense_macs: steps * rows * (f + h),
-            actual_macs: steps * rows * (f + h),
-        };
+        let per_op = OpCount { dense_macs: steps * rows * (f + h), actual_macs: steps * rows * (f + h) };
         LayerCost {
             steps,
             forward_mxv: per_op,
@@ -192,20 +181,9 @@ impl CostReport {
     /// Counts one forward (and, for training, backward) pass recorded in `tape`.
     pub fn from_tape<T: Real>(config: &ModelConfig, tape: &SequenceTape<T>, mode: Mode) -> Self {
         let layers = match mode {
-            Mode::Delta(_) => tape
-                .layers
-                .iter()
-                .map(|l| LayerCost::from_trace(config.cell, &l.trace))
-                .collect(),
+            Mode::Delta(_) => tape.layers.iter().map(|l| LayerCost::from_trace(config.cell, &l.trace)).collect(),
             Mode::Dense => (0..config.n_layers)
-                .map(|k| {
-                    LayerCost::dense(
-                        config.cell,
-                        config.layer_input(k),
-                        config.n_hidden,
-                        tape.steps,
-                    )
-                })
+                .map(|k| LayerCost::dense(config.cell, config.layer_input(k), config.n_hidden, tape.steps))
                 .collect(),
         };
         CostReport {

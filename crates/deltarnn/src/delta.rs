@@ -18,17 +18,11 @@ pub struct Thresholds {
 
 impl Thresholds {
     /// Both thresholds zero: every element fires, the network is a standard LSTM/GRU.
-    pub const ZERO: Thresholds = Thresholds {
-        input: 0.0,
-        hidden: 0.0,
-    };
+    pub const ZERO: Thresholds = Thresholds { input: 0.0, hidden: 0.0 };
 
     /// The same threshold for input and hidden state.
     pub fn both(theta: f64) -> Self {
-        Thresholds {
-            input: theta,
-            hidden: theta,
-        }
+        Thresholds { input: theta, hidden: theta }
     }
 }
 
@@ -68,11 +62,7 @@ pub struct SparseSeq<T> {
 
 impl<T: Real> Default for SparseSeq<T> {
     fn default() -> Self {
-        SparseSeq {
-            offsets: vec![0],
-            indices: Vec::new(),
-            values: Vec::new(),
-        }
+        SparseSeq { offsets: vec![0], indices: Vec::new(), values: Vec::new() }
     }
 }
 
@@ -81,11 +71,7 @@ impl<T: Real> SparseSeq<T> {
     pub fn with_capacity(steps: usize, width: usize) -> Self {
         let mut offsets = Vec::with_capacity(steps + 1);
         offsets.push(0);
-        SparseSeq {
-            offsets,
-            indices: Vec::with_capacity(steps * width),
-            values: Vec::with_capacity(steps * width),
-        }
+        SparseSeq { offsets, indices: Vec::with_capacity(steps * width), values: Vec::with_capacity(steps * width) }
     }
 
     /// Number of steps recorded.

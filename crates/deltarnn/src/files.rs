@@ -24,10 +24,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// `dir/.name.tmp-<pid>`: hidden, unique per process, in the target's own folder so the final
 /// rename stays on one file system.
 fn temporary_name(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 

@@ -25,17 +25,10 @@ pub fn random_walk<T: Real>(rng: &mut Rng, steps: usize, features: usize, step_s
 
 /// The fraction of forward matrix work that a delta forward pass at `thresholds` performs
 /// (actual / dense MACs over all layers).
-pub fn fired_fraction<T: Real>(
-    model: &Model<T>,
-    x: &[T],
-    thresholds: Thresholds,
-    tape: &mut SequenceTape<T>,
-) -> f64 {
+pub fn fired_fraction<T: Real>(model: &Model<T>, x: &[T], thresholds: Thresholds, tape: &mut SequenceTape<T>) -> f64 {
     let mode = Mode::Delta(thresholds);
     model.forward(x, mode, tape);
-    let cost = CostReport::from_tape(&model.config, tape, mode)
-        .total()
-        .forward_mxv;
+    let cost = CostReport::from_tape(&model.config, tape, mode).total().forward_mxv;
     cost.actual_macs as f64 / cost.dense_macs.max(1) as f64
 }
 
@@ -56,8 +49,5 @@ pub fn calibrate_threshold<T: Real>(model: &Model<T>, x: &[T], target: f64) -> (
             high = mid;
         }
     }
-    (
-        high,
-        fired_fraction(model, x, Thresholds::both(high), &mut tape),
-    )
+    (high, fired_fraction(model, x, Thresholds::both(high), &mut tape))
 }

@@ -17,10 +17,7 @@ pub struct FloatTensor {
 }
 
 fn bad(path: &Path, reason: impl Into<String>) -> Error {
-    Error::TensorFile {
-        path: path.to_path_buf(),
-        reason: reason.into(),
-    }
+    Error::TensorFile { path: path.to_path_buf(), reason: reason.into() }
 }
 
 /// Reads the whole file into memory.
@@ -30,28 +27,16 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
 
 /// Parses safetensors bytes, naming `path` in errors.
 pub fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<SafeTensors<'a>> {
-    SafeTensors::deserialize(bytes)
-        .map_err(|e| bad(path, format!("not a valid safetensors file ({e})")))
+    SafeTensors::deserialize(bytes).map_err(|e| bad(path, format!("not a valid safetensors file ({e})")))
 }
 
 /// Converts a tensor of floating dtype (F32, F64) to f64, naming it in errors.
 pub fn floats(path: &Path, name: &str, view: &TensorView<'_>) -> Result<Vec<f64>> {
     let data = view.data();
     Ok(match view.dtype() {
-        Dtype::F32 => data
-            .chunks_exact(4)
-            .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
-            .collect(),
-        Dtype::F64 => data
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
-            .collect(),
-        other => {
-            return Err(bad(
-                path,
-                format!("tensor '{name}' has dtype {other:?}, expected F32 or F64"),
-            ))
-        }
+        Dtype::F32 => data.chunks_exact(4).map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))).collect(),
+        Dtype::F64 => data.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes"))).collect(),
+        other => return Err(bad(path, format!("tensor '{name}' has dtype {other:?}, expected F32 or F64"))),
     })
 }
 
@@ -59,54 +44,26 @@ pub fn floats(path: &Path, name: &str, view: &TensorView<'_>) -> Result<Vec<f64>
 pub fn read_float(path: &Path, name: &str) -> Result<FloatTensor> {
     let bytes = read_bytes(path)?;
     let st = parse(path, &bytes)?;
-    let view = st.tensor(name).map_err(|_| {
-        bad(
-            path,
-            format!("no tensor named '{name}' (found: {})", names(&st)),
-        )
-    })?;
+    let view = st.tensor(name).map_err(|_| bad(path, format!("no tensor named '{name}' (found: {})", names(&st))))?;
     let data = floats(path, name, &view)?;
     if let Some(i) = data.iter().position(|v| !v.is_finite()) {
-        return Err(bad(
-            path,
-            format!(
-                "tensor '{name}' has a non-finite value ({}) at flat index {i}",
-                data[i]
-            ),
-        ));
+        return Err(bad(path, format!("tensor '{name}' has a non-finite value ({}) at flat index {i}", data[i])));
     }
-    Ok(FloatTensor {
-        shape: view.shape().to_vec(),
-        data,
-    })
+    Ok(FloatTensor { shape: view.shape().to_vec(), data })
 }
 
 /// Reads the integer tensor `name` (I64 or I32) as i64 values with its shape.
 pub fn read_int(path: &Path, name: &str) -> Result<(Vec<usize>, Vec<i64>)> {
     let bytes = read_bytes(path)?;
     let st = parse(path, &bytes)?;
-    let view = st.tensor(name).map_err(|_| {
-        bad(
-            path,
-            format!("no tensor named '{name}' (found: {})", names(&st)),
-        )
-    })?;
+    let view = st.tensor(name).map_err(|_| bad(path, format!("no tensor named '{name}' (found: {})", names(&st))))?;
     let data = view.data();
     let values = match view.dtype() {
-        Dtype::I64 => data
-            .chunks_exact(8)
-            .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
-            .collect(),
-        Dtype::I32 => data
-            .chunks_exact(4)
-            .map(|b| i64::from(i32::from_le_bytes(b.try_into().expect("4 bytes"))))
-            .collect(),
-        other => {
-            return Err(bad(
-                path,
-                format!("tensor '{name}' has dtype {other:?}, expected I64 or I32"),
-            ))
+        Dtype::I64 => data.chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes"))).collect(),
+        Dtype::I32 => {
+            data.chunks_exact(4).map(|b| i64::from(i32::from_le_bytes(b.try_into().expect("4 bytes")))).collect()
         }
+        other => return Err(bad(path, format!("tensor '{name}' has dtype {other:?}, expected I64 or I32"))),
     };
     Ok((view.shape().to_vec(), values))
 }
@@ -122,37 +79,23 @@ pub fn names(st: &SafeTensors<'_>) -> String {
 pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
 
 /// Serialises f32 tensors and string metadata to safetensors bytes.
-pub fn to_bytes(
-    tensors: &[NamedTensor],
-    metadata: Option<HashMap<String, String>>,
-) -> Result<Vec<u8>> {
+pub fn to_bytes(tensors: &[NamedTensor], metadata: Option<HashMap<String, String>>) -> Result<Vec<u8>> {
     let raw: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
         .iter()
-        .map(|(n, s, v)| {
-            (
-                n.clone(),
-                s.clone(),
-                v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            )
-        })
+        .map(|(n, s, v)| (n.clone(), s.clone(), v.iter().flat_map(|x| x.to_le_bytes()).collect()))
         .collect();
     let views: Vec<(String, TensorView<'_>)> = raw
         .iter()
         .map(|(n, s, b)| {
-            let view = TensorView::new(Dtype::F32, s.clone(), b)
-                .map_err(|e| Error::Invalid(format!("tensor '{n}': {e}")))?;
+            let view =
+                TensorView::new(Dtype::F32, s.clone(), b).map_err(|e| Error::Invalid(format!("tensor '{n}': {e}")))?;
             Ok((n.clone(), view))
         })
         .collect::<Result<_>>()?;
-    safetensors::serialize(views, &metadata)
-        .map_err(|e| Error::Invalid(format!("serialising tensors: {e}")))
+    safetensors::serialize(views, &metadata).map_err(|e| Error::Invalid(format!("serialising tensors: {e}")))
 }
 
 /// Writes f32 tensors (and optional metadata) to `path` atomically.
-pub fn write(
-    path: &Path,
-    tensors: &[NamedTensor],
-    metadata: Option<HashMap<String, String>>,
-) -> Result<()> {
+pub fn write(path: &Path, tensors: &[NamedTensor], metadata: Option<HashMap<String, String>>) -> Result<()> {
     write_atomic(path, &to_bytes(tensors, metadata)?)
 }

@@ -16,11 +16,7 @@ pub struct ColMajor<T> {
 impl<T: Real> ColMajor<T> {
     /// A matrix of zeros.
     pub fn zeros(rows: usize, cols: usize) -> Self {
-        ColMajor {
-            rows,
-            cols,
-            data: vec![T::ZERO; rows * cols],
-        }
+        ColMajor { rows, cols, data: vec![T::ZERO; rows * cols] }
     }
 
     /// Builds a matrix from a row-major buffer (PyTorch's layout for `(rows, cols)` weights).

@@ -90,24 +90,13 @@ pub fn dense_forward<T: Real>(acc: &mut [T], w: &ColMajor<T>, v: &[T]) {
 /// `e = W^T g` (overwritten) and `dW += g v^T` (accumulated) over every column.
 /// Shapes: `w`, `dw` (rows, cols), `g` (rows), `v` and `e` (cols).
 #[track_caller]
-pub fn dense_backward<T: Real>(
-    e: &mut [T],
-    dw: &mut ColMajor<T>,
-    w: &ColMajor<T>,
-    g: &[T],
-    v: &[T],
-) {
+pub fn dense_backward<T: Real>(e: &mut [T], dw: &mut ColMajor<T>, w: &ColMajor<T>, g: &[T], v: &[T]) {
     spmv_backward(e, dw, w, g, AllColumns(w.cols), v);
 }
 
 #[inline(always)]
 #[track_caller]
-fn spmv_forward_body<T: Real, C: Columns>(
-    acc: &mut [T],
-    w: &ColMajor<T>,
-    columns: C,
-    values: &[T],
-) {
+fn spmv_forward_body<T: Real, C: Columns>(acc: &mut [T], w: &ColMajor<T>, columns: C, values: &[T]) {
     assert_eq!(acc.len(), w.rows, "acc length");
     assert_eq!(values.len(), columns.count(), "values length");
     let n = columns.count();
@@ -154,12 +143,7 @@ fn spmv_backward_body<T: Real, C: Columns>(
     let full = rows / LANES * LANES;
     let mut k = 0;
     while k + 4 <= n {
-        let idx = [
-            columns.index(k),
-            columns.index(k + 1),
-            columns.index(k + 2),
-            columns.index(k + 3),
-        ];
+        let idx = [columns.index(k), columns.index(k + 1), columns.index(k + 2), columns.index(k + 3)];
         let v = [values[k], values[k + 1], values[k + 2], values[k + 3]];
         let wc = [w.col(idx[0]), w.col(idx[1]), w.col(idx[2]), w.col(idx[3])];
         let [d0, d1, d2, d3] = dw.cols4_mut(idx);

@@ -203,9 +203,7 @@ mod tests {
     use super::*;
 
     fn sweep() -> impl Iterator<Item = f32> {
-        (-20_000..=20_000)
-            .map(|i| i as f32 * 1e-3)
-            .chain([-100.0, 100.0, 88.0, -88.0, 0.0, -0.0])
+        (-20_000..=20_000).map(|i| i as f32 * 1e-3).chain([-100.0, 100.0, 88.0, -88.0, 0.0, -0.0])
     }
 
     #[test]
@@ -214,10 +212,7 @@ mod tests {
             let exact = f64::from(x).exp();
             let got = f64::from(exp_f32(x));
             if x.abs() < 80.0 {
-                assert!(
-                    ((got - exact) / exact).abs() < 3e-7,
-                    "exp({x}): {got} vs {exact}"
-                );
+                assert!(((got - exact) / exact).abs() < 3e-7, "exp({x}): {got} vs {exact}");
             }
             assert!(got.is_finite() && got > 0.0, "exp({x}) = {got}");
         }
@@ -229,11 +224,7 @@ mod tests {
         for x in sweep() {
             let xd = f64::from(x);
             let t = f64::from(tanh_f32(x));
-            assert!(
-                (t - xd.tanh()).abs() < 3e-7,
-                "tanh({x}): {t} vs {}",
-                xd.tanh()
-            );
+            assert!((t - xd.tanh()).abs() < 3e-7, "tanh({x}): {t} vs {}", xd.tanh());
             let s = f64::from(x.sigmoid());
             let exact = 1.0 / (1.0 + (-xd).exp());
             assert!((s - exact).abs() < 3e-7, "sigmoid({x}): {s} vs {exact}");

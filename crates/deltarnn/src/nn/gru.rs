@@ -58,13 +58,7 @@ fn gru_forward_body<T: Real>(gates: &mut [T], h: &mut [T], memory: &[T], h_prev:
 
 #[inline(always)]
 #[track_caller]
-fn gru_backward_body<T: Real>(
-    dmemory: &mut [T],
-    carry: &mut [T],
-    dh: &[T],
-    gates: &[T],
-    h_prev: &[T],
-) {
+fn gru_backward_body<T: Real>(dmemory: &mut [T], carry: &mut [T], dh: &[T], gates: &[T], h_prev: &[T]) {
     let n = dh.len();
     assert_eq!(dmemory.len(), 4 * n, "dmemory length");
     assert_eq!(carry.len(), n, "carry length");

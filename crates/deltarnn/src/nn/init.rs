@@ -19,11 +19,7 @@ pub fn init_params<T: Real>(config: &ModelConfig, seed: u64) -> Result<Model<T>>
     for (k, layer) in params.layers.iter_mut().enumerate() {
         let f = layer.n_input;
         for gate in 0..config.cell.gates() {
-            let block = if k == 0 {
-                xavier_uniform(&mut rng, h, f)
-            } else {
-                orthogonal(&mut rng, h, f)
-            };
+            let block = if k == 0 { xavier_uniform(&mut rng, h, f) } else { orthogonal(&mut rng, h, f) };
             write_block(&mut layer.w_x, config.cell, true, gate, &block);
         }
         for gate in 0..config.cell.gates() {
@@ -32,15 +28,9 @@ pub fn init_params<T: Real>(config: &ModelConfig, seed: u64) -> Result<Model<T>>
         }
     }
     let head = xavier_uniform(&mut rng, config.n_classes, h);
-    params.head.w = ColMajor::from_row_major(
-        config.n_classes,
-        h,
-        &head.iter().map(|&v| T::from_f64(v)).collect::<Vec<_>>(),
-    );
-    Ok(Model {
-        config: *config,
-        params,
-    })
+    params.head.w =
+        ColMajor::from_row_major(config.n_classes, h, &head.iter().map(|&v| T::from_f64(v)).collect::<Vec<_>>());
+    Ok(Model { config: *config, params })
 }
 
 /// Row block (within our internal row order) that holds PyTorch gate `gate` of a weight.
@@ -53,13 +43,7 @@ pub fn internal_gate(cell: CellKind, input_side: bool, gate: usize) -> usize {
 }
 
 /// Writes a row-major (H, cols) block into gate `gate` (PyTorch order) of `w`.
-fn write_block<T: Real>(
-    w: &mut ColMajor<T>,
-    cell: CellKind,
-    input_side: bool,
-    gate: usize,
-    block: &[f64],
-) {
+fn write_block<T: Real>(w: &mut ColMajor<T>, cell: CellKind, input_side: bool, gate: usize, block: &[f64]) {
     let h = w.rows / cell.gates();
     let first = internal_gate(cell, input_side, gate) * h;
     for r in 0..h {
@@ -72,19 +56,13 @@ fn write_block<T: Real>(
 /// Row-major (rows, cols) block, uniform in +-sqrt(6 / (rows + cols)).
 fn xavier_uniform(rng: &mut Rng, rows: usize, cols: usize) -> Vec<f64> {
     let bound = (6.0 / (rows + cols) as f64).sqrt();
-    (0..rows * cols)
-        .map(|_| rng.uniform_range(-bound, bound))
-        .collect()
+    (0..rows * cols).map(|_| rng.uniform_range(-bound, bound)).collect()
 }
 
 /// Row-major (rows, cols) block with orthonormal rows (rows <= cols) or orthonormal columns
 /// (rows > cols): Gram-Schmidt on a Gaussian matrix, as torch.nn.init.orthogonal_ does with QR.
 fn orthogonal(rng: &mut Rng, rows: usize, cols: usize) -> Vec<f64> {
-    let (n, len) = if rows <= cols {
-        (rows, cols)
-    } else {
-        (cols, rows)
-    };
+    let (n, len) = if rows <= cols { (rows, cols) } else { (cols, rows) };
     let mut vecs: Vec<Vec<f64>> = Vec::with_capacity(n);
     while vecs.len() < n {
         let mut v: Vec<f64> = (0..len).map(|_| rng.normal()).collect();
@@ -157,11 +135,7 @@ mod tests {
         let c = init_params::<f32>(&config, 8).unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);
-        assert!(a
-            .params
-            .layers
-            .iter()
-            .all(|l| l.b_x.iter().all(|&v| v == 0.0)));
+        assert!(a.params.layers.iter().all(|l| l.b_x.iter().all(|&v| v == 0.0)));
         let bound = (6.0f32 / 80.0).sqrt();
         assert!(a.params.layers[0].w_x.data.iter().all(|v| v.abs() <= bound));
     }

@@ -151,12 +151,7 @@ impl<T: Real> Layer<T> {
     /// in `tape` what [`Layer::backward`] needs. Allocations in `tape` are reused.
     #[track_caller]
     pub fn forward(&self, inputs: &[T], steps: usize, mode: Mode, tape: &mut LayerTape<T>) {
-        let (f, h, m, cw) = (
-            self.n_input,
-            self.n_hidden,
-            self.memory_len(),
-            self.cell_width(),
-        );
+        let (f, h, m, cw) = (self.n_input, self.n_hidden, self.memory_len(), self.cell_width());
         assert_eq!(inputs.len(), steps * f, "inputs length");
         tape.steps = steps;
         tape.trace.n_input = f;
@@ -175,26 +170,12 @@ impl<T: Real> Layer<T> {
         for t in 0..steps {
             let x_t = &inputs[t * f..(t + 1) * f];
             let (h_done, h_rest) = tape.hidden.split_at_mut(t * h);
-            let h_prev = if t == 0 {
-                &zeros[..]
-            } else {
-                &h_done[(t - 1) * h..]
-            };
+            let h_prev = if t == 0 { &zeros[..] } else { &h_done[(t - 1) * h..] };
             match mode {
                 Mode::Delta(thresholds) => {
                     let trace = &mut tape.trace;
-                    encode(
-                        &mut trace.input,
-                        x_t,
-                        &mut x_ref,
-                        T::from_f64(thresholds.input),
-                    );
-                    encode(
-                        &mut trace.hidden,
-                        h_prev,
-                        &mut h_ref,
-                        T::from_f64(thresholds.hidden),
-                    );
+                    encode(&mut trace.input, x_t, &mut x_ref, T::from_f64(thresholds.input));
+                    encode(&mut trace.hidden, h_prev, &mut h_ref, T::from_f64(thresholds.hidden));
                     self.accumulate(&mut memory, trace, t);
                 }
                 Mode::Dense => {
@@ -206,19 +187,8 @@ impl<T: Real> Layer<T> {
             }
             let gates = &mut tape.gates[t * m..(t + 1) * m];
             let (c_done, c_rest) = tape.cell.split_at_mut(t * cw);
-            let c_prev = if t == 0 {
-                &zeros[..]
-            } else {
-                &c_done[(t - 1) * cw..(t - 1) * cw + h]
-            };
-            self.gates_forward(
-                gates,
-                &mut c_rest[..cw],
-                &mut h_rest[..h],
-                &memory,
-                h_prev,
-                c_prev,
-            );
+            let c_prev = if t == 0 || cw == 0 { &zeros[..] } else { &c_done[(t - 1) * cw..(t - 1) * cw + h] };
+            self.gates_forward(gates, &mut c_rest[..cw], &mut h_rest[..h], &memory, h_prev, c_prev);
         }
     }
 
@@ -269,37 +239,15 @@ impl<T: Real> Layer<T> {
     /// Advances a Delta layer by one step (streaming inference). Returns the number of fired
     /// input and hidden entries. Gives the same h_t as [`Layer::forward`] in delta mode.
     #[track_caller]
-    pub fn step(
-        &self,
-        state: &mut LayerState<T>,
-        x_t: &[T],
-        thresholds: crate::Thresholds,
-    ) -> (usize, usize) {
+    pub fn step(&self, state: &mut LayerState<T>, x_t: &[T], thresholds: crate::Thresholds) -> (usize, usize) {
         assert_eq!(x_t.len(), self.n_input, "x_t length");
         let s = &mut state.scratch;
         s.trace.input.clear();
         s.trace.hidden.clear();
-        let fired_x = encode(
-            &mut s.trace.input,
-            x_t,
-            &mut state.x_ref,
-            T::from_f64(thresholds.input),
-        );
-        let fired_h = encode(
-            &mut s.trace.hidden,
-            &state.h,
-            &mut state.h_ref,
-            T::from_f64(thresholds.hidden),
-        );
+        let fired_x = encode(&mut s.trace.input, x_t, &mut state.x_ref, T::from_f64(thresholds.input));
+        let fired_h = encode(&mut s.trace.hidden, &state.h, &mut state.h_ref, T::from_f64(thresholds.hidden));
         self.accumulate(&mut state.memory, &s.trace, 0);
-        self.gates_forward(
-            &mut s.gates,
-            &mut s.cell,
-            &mut s.h_next,
-            &state.memory,
-            &state.h,
-            &state.c,
-        );
+        self.gates_forward(&mut s.gates, &mut s.cell, &mut s.h_next, &state.memory, &state.h, &state.c);
         std::mem::swap(&mut state.h, &mut s.h_next);
         if self.cell == CellKind::Lstm {
             state.c.copy_from_slice(&s.cell[..self.n_hidden]);
@@ -325,13 +273,7 @@ impl<T: Real> Layer<T> {
         dh_ext: &[T],
         l1_beta: T,
     ) {
-        let (f, h, m, cw, steps) = (
-            self.n_input,
-            self.n_hidden,
-            self.memory_len(),
-            self.cell_width(),
-            tape.steps,
-        );
+        let (f, h, m, cw, steps) = (self.n_input, self.n_hidden, self.memory_len(), self.cell_width(), tape.steps);
         let (xo, ho, rows) = (self.input_offset(), self.hidden_offset(), self.w_x.rows);
         assert_eq!(inputs.len(), steps * f, "inputs length");
         assert_eq!(dh_ext.len(), steps * h, "dh_ext length");
@@ -356,17 +298,11 @@ impl<T: Real> Layer<T> {
             let gates = &tape.gates[t * m..(t + 1) * m];
             match self.cell {
                 CellKind::Lstm => {
-                    let c_prev = if t == 0 {
-                        &zeros[..]
-                    } else {
-                        &tape.cell[(t - 1) * cw..(t - 1) * cw + h]
-                    };
+                    let c_prev = if t == 0 { &zeros[..] } else { &tape.cell[(t - 1) * cw..(t - 1) * cw + h] };
                     let cell = &tape.cell[t * cw..(t + 1) * cw];
                     lstm::lstm_backward_step(&mut dmemory, &mut carry, &dh, gates, cell, c_prev);
                 }
-                CellKind::Gru => {
-                    gru::gru_backward_step(&mut dmemory, &mut carry, &dh, gates, h_prev)
-                }
+                CellKind::Gru => gru::gru_backward_step(&mut dmemory, &mut carry, &dh, gates, h_prev),
             }
             for (g, &d) in total.iter_mut().zip(&dmemory) {
                 *g += d;
@@ -375,14 +311,7 @@ impl<T: Real> Layer<T> {
                 Mode::Delta(_) => {
                     let (idx, val) = tape.trace.input.step(t);
                     let e_x = &mut e[..idx.len()];
-                    spmv_backward(
-                        e_x,
-                        &mut grads.w_x,
-                        &self.w_x,
-                        &total[xo..xo + rows],
-                        idx,
-                        val,
-                    );
+                    spmv_backward(e_x, &mut grads.w_x, &self.w_x, &total[xo..xo + rows], idx, val);
                     if let Some(dx) = dinputs.as_deref_mut() {
                         let dx_t = &mut dx[t * f..(t + 1) * f];
                         for (&j, &ej) in idx.iter().zip(e_x.iter()) {
@@ -393,14 +322,7 @@ impl<T: Real> Layer<T> {
                     }
                     let (idx, val) = tape.trace.hidden.step(t);
                     let e_h = &mut e[..idx.len()];
-                    spmv_backward(
-                        e_h,
-                        &mut grads.w_h,
-                        &self.w_h,
-                        &total[ho..ho + rows],
-                        idx,
-                        val,
-                    );
+                    spmv_backward(e_h, &mut grads.w_h, &self.w_h, &total[ho..ho + rows], idx, val);
                     dh_rec.fill(T::ZERO);
                     for ((&j, &ej), &delta) in idx.iter().zip(e_h.iter()).zip(val) {
                         let j = j as usize;
@@ -413,22 +335,10 @@ impl<T: Real> Layer<T> {
                     let x_t = &inputs[t * f..(t + 1) * f];
                     let g_x = &dmemory[xo..xo + rows];
                     match dinputs.as_deref_mut() {
-                        Some(dx) => dense_backward(
-                            &mut dx[t * f..(t + 1) * f],
-                            &mut grads.w_x,
-                            &self.w_x,
-                            g_x,
-                            x_t,
-                        ),
+                        Some(dx) => dense_backward(&mut dx[t * f..(t + 1) * f], &mut grads.w_x, &self.w_x, g_x, x_t),
                         None => dense_backward(&mut e[..f], &mut grads.w_x, &self.w_x, g_x, x_t),
                     }
-                    dense_backward(
-                        &mut dh_rec,
-                        &mut grads.w_h,
-                        &self.w_h,
-                        &dmemory[ho..ho + rows],
-                        h_prev,
-                    );
+                    dense_backward(&mut dh_rec, &mut grads.w_h, &self.w_h, &dmemory[ho..ho + rows], h_prev);
                 }
             }
         }

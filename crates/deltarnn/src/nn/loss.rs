@@ -26,21 +26,14 @@ pub fn frame_cross_entropy<T: Real>(
     assert_eq!(dlogits.len(), logits.len(), "dlogits length");
     let mut total = 0.0;
     let mut frames = 0;
-    for ((z, dz), &label) in logits
-        .chunks_exact(n_classes)
-        .zip(dlogits.chunks_exact_mut(n_classes))
-        .zip(labels)
-    {
+    for ((z, dz), &label) in logits.chunks_exact(n_classes).zip(dlogits.chunks_exact_mut(n_classes)).zip(labels) {
         if is_ignored(label) {
             dz.fill(T::ZERO);
             continue;
         }
         let label = label as usize;
         assert!(label < n_classes, "label {label} out of range");
-        let max = z
-            .iter()
-            .map(|v| v.to_f64())
-            .fold(f64::NEG_INFINITY, f64::max);
+        let max = z.iter().map(|v| v.to_f64()).fold(f64::NEG_INFINITY, f64::max);
         let sum: f64 = z.iter().map(|v| (v.to_f64() - max).exp()).sum();
         let log_sum = max + sum.ln();
         total += log_sum - z[label].to_f64();
@@ -80,19 +73,11 @@ pub enum Readout {
 pub fn utterance_decision<T: Real>(logits: &[T], n_classes: usize, readout: Readout) -> usize {
     assert_eq!(logits.len() % n_classes, 0, "logits length");
     match readout {
-        Readout::LastNonSilence => logits
-            .chunks_exact(n_classes)
-            .rev()
-            .map(argmax)
-            .find(|&c| c != 0)
-            .unwrap_or(0),
+        Readout::LastNonSilence => logits.chunks_exact(n_classes).rev().map(argmax).find(|&c| c != 0).unwrap_or(0),
         Readout::MeanOverFrames => {
             let mut mean = vec![0.0f64; n_classes];
             for z in logits.chunks_exact(n_classes) {
-                let max = z
-                    .iter()
-                    .map(|v| v.to_f64())
-                    .fold(f64::NEG_INFINITY, f64::max);
+                let max = z.iter().map(|v| v.to_f64()).fold(f64::NEG_INFINITY, f64::max);
                 let sum: f64 = z.iter().map(|v| (v.to_f64() - max).exp()).sum();
                 for (m, v) in mean.iter_mut().zip(z) {
                     *m += (v.to_f64() - max).exp() / sum;
@@ -138,14 +123,9 @@ mod tests {
     #[test]
     fn decisions() {
         // Frames: silence, class 2, class 1, silence.
-        let logits = [
-            5.0f32, 0.0, 0.0, 0.0, 0.0, 5.0, 0.0, 4.0, 0.0, 6.0, 0.0, 0.0,
-        ];
+        let logits = [5.0f32, 0.0, 0.0, 0.0, 0.0, 5.0, 0.0, 4.0, 0.0, 6.0, 0.0, 0.0];
         assert_eq!(utterance_decision(&logits, 3, Readout::LastNonSilence), 1);
-        assert_eq!(
-            utterance_decision(&[1.0f32, 0.0], 2, Readout::LastNonSilence),
-            0
-        );
+        assert_eq!(utterance_decision(&[1.0f32, 0.0], 2, Readout::LastNonSilence), 0);
         assert_eq!(utterance_decision(&logits, 3, Readout::MeanOverFrames), 2);
         assert_eq!(check_labels(&[0, 2, -1], 3), Ok(()));
         assert_eq!(check_labels(&[0, 3], 3), Err((1, 3)));

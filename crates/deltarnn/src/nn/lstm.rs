@@ -33,13 +33,7 @@ dispatch! {
 
 #[inline(always)]
 #[track_caller]
-fn lstm_forward_body<T: Real>(
-    gates: &mut [T],
-    cell: &mut [T],
-    h: &mut [T],
-    memory: &[T],
-    c_prev: &[T],
-) {
+fn lstm_forward_body<T: Real>(gates: &mut [T], cell: &mut [T], h: &mut [T], memory: &[T], c_prev: &[T]) {
     let n = h.len();
     assert_eq!(memory.len(), 4 * n, "memory length");
     assert_eq!(gates.len(), 4 * n, "gates length");
@@ -71,14 +65,7 @@ fn lstm_forward_body<T: Real>(
 
 #[inline(always)]
 #[track_caller]
-fn lstm_backward_body<T: Real>(
-    dmemory: &mut [T],
-    carry: &mut [T],
-    dh: &[T],
-    gates: &[T],
-    cell: &[T],
-    c_prev: &[T],
-) {
+fn lstm_backward_body<T: Real>(dmemory: &mut [T], carry: &mut [T], dh: &[T], gates: &[T], cell: &[T], c_prev: &[T]) {
     let n = dh.len();
     assert_eq!(dmemory.len(), 4 * n, "dmemory length");
     assert_eq!(carry.len(), n, "carry length");

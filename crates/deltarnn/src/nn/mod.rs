@@ -48,9 +48,7 @@ impl std::str::FromStr for CellKind {
         match s {
             "lstm" => Ok(CellKind::Lstm),
             "gru" => Ok(CellKind::Gru),
-            other => Err(crate::Error::Invalid(format!(
-                "unknown cell '{other}', expected lstm or gru"
-            ))),
+            other => Err(crate::Error::Invalid(format!("unknown cell '{other}', expected lstm or gru"))),
         }
     }
 }

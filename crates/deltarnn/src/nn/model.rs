@@ -35,9 +35,7 @@ impl ModelConfig {
     pub fn validate(&self) -> Result<()> {
         let check = |name: &str, value: usize, max: usize| {
             if value == 0 || value > max {
-                Err(Error::Invalid(format!(
-                    "{name} must be between 1 and {max}, got {value}"
-                )))
+                Err(Error::Invalid(format!("{name} must be between 1 and {max}, got {value}")))
             } else {
                 Ok(())
             }
@@ -46,14 +44,9 @@ impl ModelConfig {
         check("layers", self.n_layers, MAX_LAYERS)?;
         check("hidden", self.n_hidden, MAX_WIDTH)?;
         check("classes", self.n_classes, MAX_CLASSES)?;
-        for (name, theta) in [
-            ("theta_x", self.thresholds.input),
-            ("theta_h", self.thresholds.hidden),
-        ] {
+        for (name, theta) in [("theta_x", self.thresholds.input), ("theta_h", self.thresholds.hidden)] {
             if !(theta.is_finite() && theta >= 0.0) {
-                return Err(Error::Invalid(format!(
-                    "{name} must be a finite number >= 0, got {theta}"
-                )));
+                return Err(Error::Invalid(format!("{name} must be a finite number >= 0, got {theta}")));
             }
         }
         Ok(())
@@ -71,9 +64,7 @@ impl ModelConfig {
     /// Number of trainable parameters (PyTorch counts two bias vectors per layer, as here).
     pub fn n_params(&self) -> usize {
         let rows = self.cell.gates() * self.n_hidden;
-        let rnn: usize = (0..self.n_layers)
-            .map(|k| rows * (self.layer_input(k) + self.n_hidden) + 2 * rows)
-            .sum();
+        let rnn: usize = (0..self.n_layers).map(|k| rows * (self.layer_input(k) + self.n_hidden) + 2 * rows).sum();
         rnn + self.n_classes * self.n_hidden + self.n_classes
     }
 }
@@ -103,10 +94,7 @@ impl<T: Real> Params<T> {
             layers: (0..config.n_layers)
                 .map(|k| Layer::zeros(config.cell, config.layer_input(k), config.n_hidden))
                 .collect(),
-            head: Head {
-                w: ColMajor::zeros(config.n_classes, config.n_hidden),
-                b: vec![T::ZERO; config.n_classes],
-            },
+            head: Head { w: ColMajor::zeros(config.n_classes, config.n_hidden), b: vec![T::ZERO; config.n_classes] },
         }
     }
 
@@ -125,12 +113,7 @@ impl<T: Real> Params<T> {
     pub fn slices_mut(&mut self) -> Vec<&mut [T]> {
         let mut out: Vec<&mut [T]> = Vec::new();
         for l in &mut self.layers {
-            out.extend([
-                &mut l.w_x.data[..],
-                &mut l.w_h.data[..],
-                &mut l.b_x[..],
-                &mut l.b_h[..],
-            ]);
+            out.extend([&mut l.w_x.data[..], &mut l.w_h.data[..], &mut l.b_x[..], &mut l.b_h[..]]);
         }
         out.extend([&mut self.head.w.data[..], &mut self.head.b[..]]);
         out
@@ -154,34 +137,19 @@ impl<T: Real> Params<T> {
 
     /// Euclidean norm over every element, in f64.
     pub fn norm(&self) -> f64 {
-        self.slices()
-            .iter()
-            .flat_map(|s| s.iter())
-            .map(|v| v.to_f64() * v.to_f64())
-            .sum::<f64>()
-            .sqrt()
+        self.slices().iter().flat_map(|s| s.iter()).map(|v| v.to_f64() * v.to_f64()).sum::<f64>().sqrt()
     }
 
     /// True when every element is finite.
     pub fn all_finite(&self) -> bool {
-        self.slices()
-            .iter()
-            .all(|s| s.iter().all(|v| v.is_finite()))
+        self.slices().iter().all(|s| s.iter().all(|v| v.is_finite()))
     }
 
     /// Converts every parameter to another precision.
     pub fn cast<U: Real>(&self) -> Params<U> {
         Params {
             layers: self.layers.iter().map(Layer::cast).collect(),
-            head: Head {
-                w: self.head.w.cast(),
-                b: self
-                    .head
-                    .b
-                    .iter()
-                    .map(|&v| U::from_f64(v.to_f64()))
-                    .collect(),
-            },
+            head: Head { w: self.head.w.cast(), b: self.head.b.iter().map(|&v| U::from_f64(v.to_f64())).collect() },
         }
     }
 }
@@ -231,11 +199,7 @@ impl<T: Real> Model<T> {
     #[track_caller]
     pub fn forward(&self, x: &[T], mode: Mode, tape: &mut SequenceTape<T>) {
         let c = &self.config;
-        assert_eq!(
-            x.len() % c.n_features,
-            0,
-            "x length is not a multiple of the feature count"
-        );
+        assert_eq!(x.len() % c.n_features, 0, "x length is not a multiple of the feature count");
         let steps = x.len() / c.n_features;
         tape.steps = steps;
         tape.layers.resize_with(c.n_layers, LayerTape::new);
@@ -275,13 +239,7 @@ impl<T: Real> Model<T> {
         let mut dh = vec![T::ZERO; steps * h];
         for t in 0..steps {
             let dz = &dlogits[t * c.n_classes..(t + 1) * c.n_classes];
-            dense_backward(
-                &mut dh[t * h..(t + 1) * h],
-                &mut grads.head.w,
-                &self.params.head.w,
-                dz,
-                top.h(t),
-            );
+            dense_backward(&mut dh[t * h..(t + 1) * h], &mut grads.head.w, &self.params.head.w, dz, top.h(t));
             for (b, &d) in grads.head.b.iter_mut().zip(dz) {
                 *b += d;
             }
@@ -289,26 +247,10 @@ impl<T: Real> Model<T> {
         let mut dx = dx;
         let mut dbelow = vec![T::ZERO; if c.n_layers > 1 { steps * h } else { 0 }];
         for k in (0..c.n_layers).rev() {
-            let input = if k == 0 {
-                x
-            } else {
-                &tape.layers[k - 1].hidden[..]
-            };
+            let input = if k == 0 { x } else { &tape.layers[k - 1].hidden[..] };
             let layer = &self.params.layers[k];
-            let dinput = if k == 0 {
-                dx.as_deref_mut()
-            } else {
-                Some(&mut dbelow[..])
-            };
-            layer.backward(
-                &mut grads.layers[k],
-                dinput,
-                input,
-                &tape.layers[k],
-                mode,
-                &dh,
-                l1_beta,
-            );
+            let dinput = if k == 0 { dx.as_deref_mut() } else { Some(&mut dbelow[..]) };
+            layer.backward(&mut grads.layers[k], dinput, input, &tape.layers[k], mode, &dh, l1_beta);
             if k > 0 {
                 std::mem::swap(&mut dh, &mut dbelow);
             }
@@ -332,36 +274,17 @@ impl<T: Real> Model<T> {
     ) -> SequenceLoss {
         self.forward(x, mode, tape);
         let mut dlogits = vec![T::ZERO; tape.logits.len()];
-        let (cross_entropy_sum, frames) = frame_cross_entropy(
-            &mut dlogits,
-            &tape.logits,
-            labels,
-            self.config.n_classes,
-            scale,
-        );
+        let (cross_entropy_sum, frames) =
+            frame_cross_entropy(&mut dlogits, &tape.logits, labels, self.config.n_classes, scale);
         let l1_penalty = match mode {
             Mode::Delta(_) if l1_beta != 0.0 => {
-                l1_beta
-                    * tape
-                        .layers
-                        .iter()
-                        .flat_map(|l| &l.trace.hidden.values)
-                        .map(|v| v.to_f64().abs())
-                        .sum::<f64>()
+                l1_beta * tape.layers.iter().flat_map(|l| &l.trace.hidden.values).map(|v| v.to_f64().abs()).sum::<f64>()
             }
             _ => 0.0,
         };
-        let beta = if matches!(mode, Mode::Delta(_)) {
-            T::from_f64(l1_beta)
-        } else {
-            T::ZERO
-        };
+        let beta = if matches!(mode, Mode::Delta(_)) { T::from_f64(l1_beta) } else { T::ZERO };
         self.backward(grads, None, x, tape, mode, &dlogits, beta);
-        SequenceLoss {
-            cross_entropy_sum,
-            frames,
-            l1_penalty,
-        }
+        SequenceLoss { cross_entropy_sum, frames, l1_penalty }
     }
 
     /// The streaming state at the start of an utterance.
@@ -375,12 +298,7 @@ impl<T: Real> Model<T> {
     /// Feeds one frame (F values) through every layer and the head; returns the fired input and
     /// hidden counts summed over layers. The logits are in `state.logits`.
     #[track_caller]
-    pub fn stream_step(
-        &self,
-        state: &mut StreamState<T>,
-        frame: &[T],
-        thresholds: Thresholds,
-    ) -> (usize, usize) {
+    pub fn stream_step(&self, state: &mut StreamState<T>, frame: &[T], thresholds: Thresholds) -> (usize, usize) {
         let mut fired = (0, 0);
         for k in 0..self.config.n_layers {
             let (below, rest) = state.layers.split_at_mut(k);
@@ -397,9 +315,6 @@ impl<T: Real> Model<T> {
 
     /// Converts the parameters to another precision.
     pub fn cast<U: Real>(&self) -> Model<U> {
-        Model {
-            config: self.config,
-            params: self.params.cast(),
-        }
+        Model { config: self.config, params: self.params.cast() }
     }
 }
