@@ -2,6 +2,8 @@
 //! pasted below verbatim). Weights come from closed-form formulas in PyTorch's layout and go
 //! through the checkpoint importer, so the PyTorch name/layout conversion is checked too.
 
+#![allow(clippy::excessive_precision)] // numpy prints 17 significant digits; kept verbatim.
+
 use deltarnn::checkpoint::{self, from_pytorch_tensors, layer_tensor_names};
 use deltarnn::kernels::Real;
 use deltarnn::nn::{CellKind, Mode, Model, ModelConfig, SequenceTape};
