@@ -1,0 +1,7 @@
+//! One module per subcommand, each with `Args` and `run`.
+
+pub mod bench;
+pub mod common;
+pub mod forward;
+pub mod grad;
+pub mod init;
