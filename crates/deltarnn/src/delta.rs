@@ -5,6 +5,7 @@
 //! The activity trace records, per step, the sorted fired indices and their deltas; the kernels
 //! consume it, the cost model counts it, the accelerator simulator replays it.
 
+use crate::kernels::simd::dispatch;
 use crate::kernels::Real;
 
 /// Firing thresholds: theta_x for a layer's input, theta_h for its previous hidden state.
@@ -26,25 +27,48 @@ impl Thresholds {
     }
 }
 
-/// Encodes one vector against its reference state, appending the fired entries to `seq`.
-///
-/// Shapes: `v` (n), `v_ref` (n). For every `j` with `|v[j] - v_ref[j]| >= threshold` (ascending),
-/// pushes `j` and `v[j] - v_ref[j]` and sets `v_ref[j] = v[j]`; other entries are untouched.
-/// Returns the number fired.
+dispatch! {
+    /// Encodes one vector against its reference state, appending the fired entries to `seq`.
+    ///
+    /// Shapes: `v` (n), `v_ref` (n). For every `j` with `|v[j] - v_ref[j]| >= threshold`
+    /// (ascending), appends `j` and `v[j] - v_ref[j]` to the current step of `seq` and sets
+    /// `v_ref[j] = v[j]`; other entries are untouched. Closes the step. Returns the number fired.
+    pub fn encode_step / encode_step_portable <T: Real>(
+        seq: &mut SparseSeq<T>, v: &[T], v_ref: &mut [T], threshold: T
+    ) => encode_body;
+}
+
+/// [`encode_step`], returning the number fired.
 #[track_caller]
 pub fn encode<T: Real>(seq: &mut SparseSeq<T>, v: &[T], v_ref: &mut [T], threshold: T) -> usize {
-    assert_eq!(v.len(), v_ref.len(), "v and v_ref lengths");
     let before = seq.indices.len();
+    encode_step(seq, v, v_ref, threshold);
+    seq.indices.len() - before
+}
+
+#[inline(always)]
+#[track_caller]
+fn encode_body<T: Real>(seq: &mut SparseSeq<T>, v: &[T], v_ref: &mut [T], threshold: T) {
+    let n = v.len();
+    assert_eq!(v_ref.len(), n, "v and v_ref lengths");
+    let base = seq.indices.len();
+    seq.indices.resize(base + n, 0);
+    seq.values.resize(base + n, T::ZERO);
+    let (indices, values) = (&mut seq.indices[base..], &mut seq.values[base..]);
+    // Branch-free: always write the candidate at the cursor, advance only when it fired.
+    // Fire decisions are data-dependent and unpredictable, so a branch here mispredicts often.
+    let mut count = 0;
     for (j, (&x, r)) in v.iter().zip(v_ref.iter_mut()).enumerate() {
         let delta = x - *r;
-        if delta.abs() >= threshold {
-            seq.indices.push(j as u32);
-            seq.values.push(delta);
-            *r = x;
-        }
+        let fire = delta.abs() >= threshold;
+        indices[count] = j as u32;
+        values[count] = delta;
+        *r = if fire { x } else { *r };
+        count += usize::from(fire);
     }
+    seq.indices.truncate(base + count);
+    seq.values.truncate(base + count);
     seq.offsets.push(seq.indices.len() as u32);
-    seq.indices.len() - before
 }
 
 /// Per step, a sorted list of fired indices and their values, stored flat.

@@ -59,7 +59,10 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     if !args.json {
-        println!("training step, 1 sequence, 1 thread, {} cell, median of {} alternating runs", args.cell, args.repeats);
+        println!(
+            "training step, 1 sequence, 1 thread, {} cell, median of {} alternating runs",
+            args.cell, args.repeats
+        );
         println!(
             "{:<6} {:>7} {:>7} {:>7} {:>10} {:>10} {:>8} {:>7}",
             "shape", "target", "fired", "theta", "sparse ms", "dense ms", "speedup", "ideal"

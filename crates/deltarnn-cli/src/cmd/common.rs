@@ -8,8 +8,7 @@ use std::path::Path;
 
 /// Loads a checkpoint, naming the file on failure.
 pub fn load_model(path: &Path) -> Result<Model<f32>> {
-    let (model, _) =
-        deltarnn::checkpoint::load(path).with_context(|| format!("loading model {}", path.display()))?;
+    let (model, _) = deltarnn::checkpoint::load(path).with_context(|| format!("loading model {}", path.display()))?;
     Ok(model)
 }
 

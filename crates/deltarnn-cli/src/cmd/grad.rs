@@ -72,7 +72,8 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         gradients::<f32>(&model, &x, &labels, mode, args.l1_beta)
     };
-    tensorfile::write(&args.out, &tensors, None).with_context(|| format!("writing gradients {}", args.out.display()))?;
+    tensorfile::write(&args.out, &tensors, None)
+        .with_context(|| format!("writing gradients {}", args.out.display()))?;
     let mut line = report(steps, mode, &cost);
     line["loss"] = serde_json::json!(loss);
     println!("{line}");

@@ -7,6 +7,7 @@
 //! both visit. Every kernel has a slow, obvious twin in [`reference`], and a baseline compile of
 //! its fast body (`*_portable`) that the AVX2 copy must equal bit for bit.
 
+pub mod gemm;
 mod matrix;
 mod real;
 pub mod reference;
@@ -146,37 +147,21 @@ fn spmv_backward_body<T: Real, C: Columns>(
         let idx = [columns.index(k), columns.index(k + 1), columns.index(k + 2), columns.index(k + 3)];
         let v = [values[k], values[k + 1], values[k + 2], values[k + 3]];
         let wc = [w.col(idx[0]), w.col(idx[1]), w.col(idx[2]), w.col(idx[3])];
-        let [d0, d1, d2, d3] = dw.cols4_mut(idx);
+        let dc = dw.cols4_mut(idx);
         let mut sums = [[T::ZERO; LANES]; 4];
-        for (((((gc, d0c), d1c), d2c), d3c), r) in g[..full]
-            .chunks_exact(LANES)
-            .zip(d0[..full].chunks_exact_mut(LANES))
-            .zip(d1[..full].chunks_exact_mut(LANES))
-            .zip(d2[..full].chunks_exact_mut(LANES))
-            .zip(d3[..full].chunks_exact_mut(LANES))
-            .zip((0..full).step_by(LANES))
-        {
-            let w0 = &wc[0][r..r + LANES];
-            let w1 = &wc[1][r..r + LANES];
-            let w2 = &wc[2][r..r + LANES];
-            let w3 = &wc[3][r..r + LANES];
-            for l in 0..LANES {
-                let gv = gc[l];
-                sums[0][l] += w0[l] * gv;
-                sums[1][l] += w1[l] * gv;
-                sums[2][l] += w2[l] * gv;
-                sums[3][l] += w3[l] * gv;
-                d0c[l] += gv * v[0];
-                d1c[l] += gv * v[1];
-                d2c[l] += gv * v[2];
-                d3c[l] += gv * v[3];
+        for r in (0..full).step_by(LANES) {
+            // Whole-lane array values, so the compiler keeps them in vector registers.
+            let gv = lanes(&g[r..]);
+            for q in 0..4 {
+                sums[q] = add(sums[q], mul(lanes(&wc[q][r..]), gv));
+                let d: &mut [T; LANES] = (&mut dc[q][r..r + LANES]).try_into().expect("LANES elements");
+                *d = add(*d, scale(gv, v[q]));
             }
         }
-        let dcols = [d0, d1, d2, d3];
         for q in 0..4 {
             for r in full..rows {
                 sums[q][r - full] += wc[q][r] * g[r];
-                dcols[q][r] += g[r] * v[q];
+                dc[q][r] += g[r] * v[q];
             }
             e[k + q] = reduce_lanes(&sums[q]);
         }
@@ -188,13 +173,52 @@ fn spmv_backward_body<T: Real, C: Columns>(
         let wc = w.col(j);
         let dc = dw.col_mut(j);
         let mut sums = [T::ZERO; LANES];
-        for r in 0..rows {
-            sums[r % LANES] += wc[r] * g[r];
+        for r in (0..full).step_by(LANES) {
+            let gv = lanes(&g[r..]);
+            sums = add(sums, mul(lanes(&wc[r..]), gv));
+            let d: &mut [T; LANES] = (&mut dc[r..r + LANES]).try_into().expect("LANES elements");
+            *d = add(*d, scale(gv, v));
+        }
+        for r in full..rows {
+            sums[r - full] += wc[r] * g[r];
             dc[r] += g[r] * v;
         }
         e[k] = reduce_lanes(&sums);
         k += 1;
     }
+}
+
+/// The first [`LANES`] elements of `s` as an array value.
+#[inline(always)]
+pub fn lanes<T: Real>(s: &[T]) -> [T; LANES] {
+    s[..LANES].try_into().expect("LANES elements")
+}
+
+#[inline(always)]
+fn add<T: Real>(a: [T; LANES], b: [T; LANES]) -> [T; LANES] {
+    let mut out = a;
+    for l in 0..LANES {
+        out[l] = a[l] + b[l];
+    }
+    out
+}
+
+#[inline(always)]
+fn mul<T: Real>(a: [T; LANES], b: [T; LANES]) -> [T; LANES] {
+    let mut out = a;
+    for l in 0..LANES {
+        out[l] = a[l] * b[l];
+    }
+    out
+}
+
+#[inline(always)]
+fn scale<T: Real>(a: [T; LANES], s: T) -> [T; LANES] {
+    let mut out = a;
+    for l in 0..LANES {
+        out[l] = a[l] * s;
+    }
+    out
 }
 
 /// Adds the lanes pairwise: ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)).

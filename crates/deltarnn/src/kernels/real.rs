@@ -26,6 +26,7 @@ pub trait Real:
     + AddAssign
     + SubAssign
     + MulAssign
+    + super::gemm::GemmScalar
 {
     /// 0.
     const ZERO: Self;
@@ -153,17 +154,23 @@ impl Real for f32 {
     }
 }
 
-/// e^x for `f32`: range reduction x = n ln2 + r, degree-6 polynomial for e^r (Cephes `expf`),
-/// and 2^n built from the exponent bits. Inputs are clamped to [-87.3, 88.3], so the result is
-/// finite and normal for every finite input (and NaN stays NaN).
-#[inline(always)]
+/// e^x for `f32`: range reduction x = n ln2 + r with n rounded to nearest, a degree-6 polynomial
+/// for e^r (Cephes `expf`), and 2^n built from the exponent bits. Inputs are clamped to
+/// [-87.3, 88.3], so the result is finite and normal for every finite input; NaN stays NaN.
+/// Written without branches or float-to-int casts so loops over it vectorise.
 #[allow(clippy::excessive_precision)] // The published coefficients, kept digit for digit.
+#[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
-    let x = x.clamp(-87.3, 88.3);
-    let n = (x * LOG2E + 0.5).floor();
+    // Adding 1.5 * 2^23 rounds to an integer held in the low mantissa bits.
+    const ROUND: f32 = 12_582_912.0;
+    // Comparisons are false for NaN, so NaN passes through both clamps.
+    let x = if x < -87.3 { -87.3 } else { x };
+    let x = if x > 88.3 { 88.3 } else { x };
+    let shifted = x * LOG2E + ROUND;
+    let n = shifted - ROUND;
     let r = x - n * LN2_HI - n * LN2_LO;
     let mut p = 1.987_569_1e-4_f32;
     p = p * r + 1.398_2e-3;
@@ -172,7 +179,8 @@ pub fn exp_f32(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 5.000_000_1e-1;
     let er = p * r * r + r + 1.0;
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits()); // n as a two's-complement integer
+    let scale = f32::from_bits(n_bits.wrapping_add(127) << 23);
     er * scale
 }
 

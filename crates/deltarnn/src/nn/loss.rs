@@ -33,16 +33,21 @@ pub fn frame_cross_entropy<T: Real>(
         }
         let label = label as usize;
         assert!(label < n_classes, "label {label} out of range");
-        let max = z.iter().map(|v| v.to_f64()).fold(f64::NEG_INFINITY, f64::max);
-        let sum: f64 = z.iter().map(|v| (v.to_f64() - max).exp()).sum();
-        let log_sum = max + sum.ln();
-        total += log_sum - z[label].to_f64();
-        frames += 1;
-        for (c, (d, v)) in dz.iter_mut().zip(z).enumerate() {
-            let p = (v.to_f64() - log_sum).exp();
-            let target = if c == label { 1.0 } else { 0.0 };
-            *d = T::from_f64((p - target) * scale);
+        let max = z.iter().copied().fold(z[0], |a, b| if b > a { b } else { a });
+        // exp(z - max) once per class, in the engine's precision; the loss sums in f64.
+        let mut sum = 0.0f64;
+        for (d, &v) in dz.iter_mut().zip(z) {
+            *d = (v - max).exp();
+            sum += d.to_f64();
         }
+        total += max.to_f64() + sum.ln() - z[label].to_f64();
+        frames += 1;
+        let norm = T::from_f64(scale / sum);
+        let step = T::from_f64(scale);
+        for d in dz.iter_mut() {
+            *d *= norm;
+        }
+        dz[label] -= step;
     }
     (total, frames)
 }

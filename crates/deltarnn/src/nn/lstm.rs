@@ -4,7 +4,7 @@
 //! memory into gates and states, and gate gradients back into dL/dM.
 
 use crate::kernels::simd::dispatch;
-use crate::kernels::Real;
+use crate::kernels::{lanes, Real, LANES};
 
 dispatch! {
     /// One LSTM step from the memory M_t.
@@ -31,6 +31,28 @@ dispatch! {
     ) => lstm_backward_body;
 }
 
+/// One unit of the forward step: (i, f, g, o, c, tanh c, h) from the four pre-activations.
+#[inline(always)]
+fn forward_unit<T: Real>(m_i: T, m_f: T, m_g: T, m_o: T, c_prev: T) -> [T; 7] {
+    let i = m_i.sigmoid();
+    let f = m_f.sigmoid();
+    let g = m_g.tanh();
+    let o = m_o.sigmoid();
+    let c = f * c_prev + i * g;
+    let t = c.tanh();
+    [i, f, g, o, c, t, o * t]
+}
+
+/// One unit of the backward step: (dM_i, dM_f, dM_g, dM_o, carry) from dh, the carried dc and
+/// the forward values.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn backward_unit<T: Real>(dh: T, carry: T, i: T, f: T, g: T, o: T, tanh_c: T, c_prev: T) -> [T; 5] {
+    let one = T::ONE;
+    let dc = carry + dh * o * (one - tanh_c * tanh_c);
+    [dc * g * i * (one - i), dc * c_prev * f * (one - f), dc * i * (one - g * g), dh * tanh_c * o * (one - o), dc * f]
+}
+
 #[inline(always)]
 #[track_caller]
 fn lstm_forward_body<T: Real>(gates: &mut [T], cell: &mut [T], h: &mut [T], memory: &[T], c_prev: &[T]) {
@@ -46,20 +68,28 @@ fn lstm_forward_body<T: Real>(gates: &mut [T], cell: &mut [T], h: &mut [T], memo
     let (g_f, rest) = rest.split_at_mut(n);
     let (g_g, g_o) = rest.split_at_mut(n);
     let (c, tanh_c) = cell.split_at_mut(n);
-    for k in 0..n {
-        let i = m_i[k].sigmoid();
-        let f = m_f[k].sigmoid();
-        let g = m_g[k].tanh();
-        let o = m_o[k].sigmoid();
-        let ck = f * c_prev[k] + i * g;
-        let tk = ck.tanh();
-        g_i[k] = i;
-        g_f[k] = f;
-        g_g[k] = g;
-        g_o[k] = o;
-        c[k] = ck;
-        tanh_c[k] = tk;
-        h[k] = o * tk;
+    let full = n / LANES * LANES;
+    // LANES units at a time as array values: all loads, then the math, then all stores, so the
+    // compiler turns each lane-wise operation into one vector instruction.
+    for k in (0..full).step_by(LANES) {
+        let (a, b, d, e, p) =
+            (lanes(&m_i[k..]), lanes(&m_f[k..]), lanes(&m_g[k..]), lanes(&m_o[k..]), lanes(&c_prev[k..]));
+        let mut units = [[T::ZERO; LANES]; 7];
+        for l in 0..LANES {
+            let u = forward_unit(a[l], b[l], d[l], e[l], p[l]);
+            for q in 0..7 {
+                units[q][l] = u[q];
+            }
+        }
+        for (out, values) in
+            [&mut *g_i, &mut *g_f, &mut *g_g, &mut *g_o, &mut *c, &mut *tanh_c, &mut *h].into_iter().zip(&units)
+        {
+            out[k..k + LANES].copy_from_slice(values);
+        }
+    }
+    for k in full..n {
+        let [i, f, g, o, ck, t, hk] = forward_unit(m_i[k], m_f[k], m_g[k], m_o[k], c_prev[k]);
+        (g_i[k], g_f[k], g_g[k], g_o[k], c[k], tanh_c[k], h[k]) = (i, f, g, o, ck, t, hk);
     }
 }
 
@@ -79,15 +109,25 @@ fn lstm_backward_body<T: Real>(dmemory: &mut [T], carry: &mut [T], dh: &[T], gat
     let (d_i, rest) = dmemory.split_at_mut(n);
     let (d_f, rest) = rest.split_at_mut(n);
     let (d_g, d_o) = rest.split_at_mut(n);
-    let one = T::ONE;
-    for k in 0..n {
-        let (i, f, g, o, t) = (g_i[k], g_f[k], g_g[k], g_o[k], tanh_c[k]);
-        let dhk = dh[k];
-        let dc = carry[k] + dhk * o * (one - t * t);
-        d_i[k] = dc * g * i * (one - i);
-        d_f[k] = dc * c_prev[k] * f * (one - f);
-        d_g[k] = dc * i * (one - g * g);
-        d_o[k] = dhk * t * o * (one - o);
-        carry[k] = dc * f;
+    let full = n / LANES * LANES;
+    for k in (0..full).step_by(LANES) {
+        let (a, cr) = (lanes(&dh[k..]), lanes(&carry[k..]));
+        let (i, f, g, o) = (lanes(&g_i[k..]), lanes(&g_f[k..]), lanes(&g_g[k..]), lanes(&g_o[k..]));
+        let (t, p) = (lanes(&tanh_c[k..]), lanes(&c_prev[k..]));
+        let mut units = [[T::ZERO; LANES]; 5];
+        for l in 0..LANES {
+            let u = backward_unit(a[l], cr[l], i[l], f[l], g[l], o[l], t[l], p[l]);
+            for q in 0..5 {
+                units[q][l] = u[q];
+            }
+        }
+        for (out, values) in [&mut *d_i, &mut *d_f, &mut *d_g, &mut *d_o, &mut *carry].into_iter().zip(&units) {
+            out[k..k + LANES].copy_from_slice(values);
+        }
+    }
+    for k in full..n {
+        let [di, df, dg, d_out, cr] =
+            backward_unit(dh[k], carry[k], g_i[k], g_f[k], g_g[k], g_o[k], tanh_c[k], c_prev[k]);
+        (d_i[k], d_f[k], d_g[k], d_o[k], carry[k]) = (di, df, dg, d_out, cr);
     }
 }

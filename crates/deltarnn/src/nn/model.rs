@@ -3,7 +3,8 @@
 use super::loss::frame_cross_entropy;
 use super::{CellKind, Layer, LayerState, LayerTape, Mode};
 use crate::delta::Thresholds;
-use crate::kernels::{dense_backward, dense_forward, ColMajor, Real};
+use crate::kernels::gemm::{gemm, Strided, StridedMut};
+use crate::kernels::{dense_forward, ColMajor, Real};
 use crate::{Error, Result};
 
 /// Largest sizes accepted from a file or the command line (bigger is refused before allocating).
@@ -210,11 +211,20 @@ impl<T: Real> Model<T> {
         }
         let top = &tape.layers[c.n_layers - 1];
         tape.logits.clear();
-        tape.logits.resize(steps * c.n_classes, T::ZERO);
-        for (t, z) in tape.logits.chunks_exact_mut(c.n_classes).enumerate() {
-            z.copy_from_slice(&self.params.head.b);
-            dense_forward(z, &self.params.head.w, top.h(t));
+        for _ in 0..steps {
+            tape.logits.extend_from_slice(&self.params.head.b);
         }
+        // logits (T, C) += H (T, H) W^T, with W stored column-major (C, H).
+        let (h, classes) = (c.n_hidden, c.n_classes);
+        gemm(
+            steps,
+            h,
+            classes,
+            Strided { data: &top.hidden, row_stride: h, col_stride: 1 },
+            Strided { data: &self.params.head.w.data, row_stride: classes, col_stride: 1 },
+            T::ONE,
+            StridedMut { data: &mut tape.logits, row_stride: classes, col_stride: 1 },
+        );
     }
 
     /// Backward of [`Model::forward`] given dL/dlogits (steps x C); accumulates (+=) every
@@ -236,10 +246,30 @@ impl<T: Real> Model<T> {
         assert_eq!(dlogits.len(), steps * c.n_classes, "dlogits length");
         let h = c.n_hidden;
         let top = &tape.layers[c.n_layers - 1];
+        let classes = c.n_classes;
+        // The head is not sequential, so its three products run over the whole sequence at once:
+        // dH (T, H) = dZ W; dW (C, H) += dZ^T H; db += column sums of dZ.
         let mut dh = vec![T::ZERO; steps * h];
-        for t in 0..steps {
-            let dz = &dlogits[t * c.n_classes..(t + 1) * c.n_classes];
-            dense_backward(&mut dh[t * h..(t + 1) * h], &mut grads.head.w, &self.params.head.w, dz, top.h(t));
+        let head = &self.params.head;
+        gemm(
+            steps,
+            classes,
+            h,
+            Strided { data: dlogits, row_stride: classes, col_stride: 1 },
+            Strided { data: &head.w.data, row_stride: 1, col_stride: classes },
+            T::ZERO,
+            StridedMut { data: &mut dh, row_stride: h, col_stride: 1 },
+        );
+        gemm(
+            classes,
+            steps,
+            h,
+            Strided { data: dlogits, row_stride: 1, col_stride: classes },
+            Strided { data: &top.hidden, row_stride: h, col_stride: 1 },
+            T::ONE,
+            StridedMut { data: &mut grads.head.w.data, row_stride: 1, col_stride: classes },
+        );
+        for dz in dlogits.chunks_exact(classes) {
             for (b, &d) in grads.head.b.iter_mut().zip(dz) {
                 *b += d;
             }

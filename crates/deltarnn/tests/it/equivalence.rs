@@ -186,7 +186,9 @@ fn memory_equals_bias_plus_weights_times_reference_state() {
                 // Streaming and whole-sequence forward run the same code: identical bits.
                 assert_eq!(&s.h[..], tape.layers[k].h(t), "{cell} layer {k} step {t}");
             }
-            assert_eq!(&state.logits[..], &tape.logits[t * 4..(t + 1) * 4]);
+            // The sequence head is one matrix-matrix product, the streaming head one matrix-vector
+            // product per frame: same values, different summation order.
+            assert_close(&state.logits, &tape.logits[t * 4..(t + 1) * 4], &format!("{cell} step {t} logits"));
         }
     }
 }
