@@ -49,25 +49,33 @@ pub fn encode<T: Real>(seq: &mut SparseSeq<T>, v: &[T], v_ref: &mut [T], thresho
 #[inline(always)]
 #[track_caller]
 fn encode_body<T: Real>(seq: &mut SparseSeq<T>, v: &[T], v_ref: &mut [T], threshold: T) {
-    let n = v.len();
-    assert_eq!(v_ref.len(), n, "v and v_ref lengths");
-    let base = seq.indices.len();
-    seq.indices.resize(base + n, 0);
-    seq.values.resize(base + n, T::ZERO);
-    let (indices, values) = (&mut seq.indices[base..], &mut seq.values[base..]);
-    // Branch-free: always write the candidate at the cursor, advance only when it fired.
-    // Fire decisions are data-dependent and unpredictable, so a branch here mispredicts often.
-    let mut count = 0;
-    for (j, (&x, r)) in v.iter().zip(v_ref.iter_mut()).enumerate() {
-        let delta = x - *r;
-        let fire = delta.abs() >= threshold;
-        indices[count] = j as u32;
-        values[count] = delta;
-        *r = if fire { x } else { *r };
-        count += usize::from(fire);
+    assert_eq!(v_ref.len(), v.len(), "v and v_ref lengths");
+    // Two passes per block of 64: a branch-free, vectorisable pass that updates the reference
+    // and builds a bit mask of what fired, then a walk over the set bits only. Fire decisions are
+    // unpredictable, so a branch per element would mispredict often.
+    for (block, (vb, rb)) in v.chunks(64).zip(v_ref.chunks_mut(64)).enumerate() {
+        let mut deltas = [T::ZERO; 64];
+        let mut mask = 0u64;
+        for (l, ((&x, r), d)) in vb.iter().zip(rb.iter_mut()).zip(deltas.iter_mut()).enumerate() {
+            let delta = x - *r;
+            let fire = delta.abs() >= threshold;
+            *d = delta;
+            *r = if fire { x } else { *r };
+            mask |= u64::from(fire) << l;
+        }
+        if mask == u64::MAX {
+            // A whole block fired (always at threshold 0): append it in one go.
+            seq.indices.extend((block * 64) as u32..(block * 64 + 64) as u32);
+            seq.values.extend_from_slice(&deltas);
+            mask = 0;
+        }
+        while mask != 0 {
+            let l = mask.trailing_zeros() as usize;
+            seq.indices.push((block * 64 + l) as u32);
+            seq.values.push(deltas[l]);
+            mask &= mask - 1;
+        }
     }
-    seq.indices.truncate(base + count);
-    seq.values.truncate(base + count);
     seq.offsets.push(seq.indices.len() as u32);
 }
 

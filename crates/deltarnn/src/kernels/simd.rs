@@ -46,15 +46,15 @@ fn detect() -> bool {
 macro_rules! dispatch {
     (
         $(#[$doc:meta])*
-        pub fn $name:ident / $portable:ident <$($g:ident : $bound:path),*> ($($arg:ident : $ty:ty),* $(,)?) => $body:path;
+        pub fn $name:ident / $portable:ident <$($g:ident : $bound:path),*> ($($arg:ident : $ty:ty),* $(,)?) $(-> $ret:ty)? => $body:path;
     ) => {
         $(#[$doc])*
         #[allow(unsafe_code)]
-        pub fn $name<$($g: $bound),*>($($arg: $ty),*) {
+        pub fn $name<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx2,fma")]
-                fn wide<$($g: $bound),*>($($arg: $ty),*) {
+                fn wide<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? {
                     $body($($arg),*)
                 }
                 if $crate::kernels::simd::wide_available() {
@@ -66,7 +66,7 @@ macro_rules! dispatch {
         }
 
         /// The baseline (no AVX2) compile of the same body; the scalar twin of the fast path.
-        pub fn $portable<$($g: $bound),*>($($arg: $ty),*) {
+        pub fn $portable<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? {
             $body($($arg),*)
         }
     };

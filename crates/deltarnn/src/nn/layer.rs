@@ -365,7 +365,7 @@ impl<T: Real> Layer<T> {
     }
 }
 
+/// Sets the length; forward overwrites every element, so old contents need not be cleared.
 fn resize<T: Real>(v: &mut Vec<T>, len: usize) {
-    v.clear();
     v.resize(len, T::ZERO);
 }

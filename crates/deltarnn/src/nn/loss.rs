@@ -1,5 +1,6 @@
 //! Per-frame softmax cross-entropy and the utterance decision.
 
+use crate::kernels::simd::dispatch;
 use crate::kernels::Real;
 
 /// Frames whose label is negative are ignored (padding or "don't care"; PyTorch's
@@ -8,14 +9,21 @@ pub fn is_ignored(label: i64) -> bool {
     label < 0
 }
 
-/// Softmax cross-entropy on every frame of one sequence.
-///
-/// Shapes: `logits` (steps x C), `labels` (steps; class id or negative to ignore), `dlogits`
-/// (steps x C, overwritten with `scale` * dL/dlogits, zero on ignored frames).
-/// Returns the summed loss (f64) and the number of frames counted.
-/// Labels must be below C (check with [`check_labels`] at the input boundary).
+dispatch! {
+    /// Softmax cross-entropy on every frame of one sequence.
+    ///
+    /// Shapes: `logits` (steps x C), `labels` (steps; class id or negative to ignore), `dlogits`
+    /// (steps x C, overwritten with `scale` * dL/dlogits, zero on ignored frames).
+    /// Returns the summed loss (f64) and the number of frames counted.
+    /// Labels must be below C (check with [`check_labels`] at the input boundary).
+    pub fn frame_cross_entropy / frame_cross_entropy_portable <T: Real>(
+        dlogits: &mut [T], logits: &[T], labels: &[i64], n_classes: usize, scale: f64
+    ) -> (f64, usize) => cross_entropy_body;
+}
+
+#[inline(always)]
 #[track_caller]
-pub fn frame_cross_entropy<T: Real>(
+fn cross_entropy_body<T: Real>(
     dlogits: &mut [T],
     logits: &[T],
     labels: &[i64],

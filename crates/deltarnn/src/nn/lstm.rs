@@ -72,19 +72,23 @@ fn lstm_forward_body<T: Real>(gates: &mut [T], cell: &mut [T], h: &mut [T], memo
     // LANES units at a time as array values: all loads, then the math, then all stores, so the
     // compiler turns each lane-wise operation into one vector instruction.
     for k in (0..full).step_by(LANES) {
-        let (a, b, d, e, p) =
-            (lanes(&m_i[k..]), lanes(&m_f[k..]), lanes(&m_g[k..]), lanes(&m_o[k..]), lanes(&c_prev[k..]));
-        let mut units = [[T::ZERO; LANES]; 7];
+        let (mut i, mut f, mut g, mut o) = (lanes(&m_i[k..]), lanes(&m_f[k..]), lanes(&m_g[k..]), lanes(&m_o[k..]));
+        let p = lanes(&c_prev[k..]);
+        let (mut ck, mut t, mut hk) = ([T::ZERO; LANES], [T::ZERO; LANES], [T::ZERO; LANES]);
         for l in 0..LANES {
-            let u = forward_unit(a[l], b[l], d[l], e[l], p[l]);
-            for q in 0..7 {
-                units[q][l] = u[q];
-            }
+            i[l] = i[l].sigmoid();
+            f[l] = f[l].sigmoid();
+            g[l] = g[l].tanh();
+            o[l] = o[l].sigmoid();
+            ck[l] = f[l] * p[l] + i[l] * g[l];
+            t[l] = ck[l].tanh();
+            hk[l] = o[l] * t[l];
         }
-        for (out, values) in
-            [&mut *g_i, &mut *g_f, &mut *g_g, &mut *g_o, &mut *c, &mut *tanh_c, &mut *h].into_iter().zip(&units)
+        for (out, values) in [&mut *g_i, &mut *g_f, &mut *g_g, &mut *g_o, &mut *c, &mut *tanh_c, &mut *h]
+            .into_iter()
+            .zip([i, f, g, o, ck, t, hk])
         {
-            out[k..k + LANES].copy_from_slice(values);
+            out[k..k + LANES].copy_from_slice(&values);
         }
     }
     for k in full..n {
