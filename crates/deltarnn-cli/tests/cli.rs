@@ -1,0 +1,257 @@
+//! End-to-end tests of the `deltarnn` binary: the numerics commands and their error handling.
+
+use deltarnn::checkpoint::{config_metadata, to_named_tensors};
+use deltarnn::tensorfile;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn deltarnn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_deltarnn")).args(args).env("RUST_BACKTRACE", "1").output().expect("runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts a clean failure: non-zero exit, one line `error: ...` mentioning `needle`, no panic.
+#[track_caller]
+fn assert_fails_with(out: &Output, needle: &str) {
+    let err = stderr(out);
+    assert!(!out.status.success(), "expected failure, got success; stderr: {err}");
+    assert!(!err.contains("panicked") && !err.contains("backtrace"), "panic: {err}");
+    assert_eq!(err.lines().count(), 1, "expected one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(needle), "expected '{needle}' in: {err}");
+}
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("deltarnn-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn write_input(path: &str, frames: usize, features: usize, value: impl Fn(usize) -> f32) {
+    let data: Vec<f32> = (0..frames * features).map(value).collect();
+    tensorfile::write(Path::new(path), &[("x".into(), vec![frames, features], data)], None).unwrap();
+}
+
+fn init(dir: &Scratch, cell: &str) -> String {
+    let model = dir.path(&format!("{cell}.safetensors"));
+    let out = deltarnn(&[
+        "init",
+        "--cell",
+        cell,
+        "--features",
+        "5",
+        "--layers",
+        "2",
+        "--hidden",
+        "8",
+        "--classes",
+        "4",
+        "--seed",
+        "3",
+        "--out",
+        &model,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let line: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let gates = if cell == "lstm" { 4 } else { 3 };
+    let expected = gates * 8 * (5 + 8) + gates * 8 * (8 + 8) + 4 * gates * 8 + 4 * 8 + 4;
+    assert_eq!(line["params"], expected);
+    model
+}
+
+#[test]
+fn init_forward_grad_round_trip() {
+    let dir = Scratch::new("roundtrip");
+    for cell in ["lstm", "gru"] {
+        let model = init(&dir, cell);
+        let input = dir.path("x.safetensors");
+        write_input(&input, 12, 5, |i| ((i as f32) * 0.3).sin());
+        let out_path = dir.path("y.safetensors");
+        let out = deltarnn(&["forward", "--model", &model, "--input", &input, "--out", &out_path]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+        assert_eq!(report["frames"], 12);
+        assert_eq!(report["mode"], "delta");
+        assert!(report["cost"]["sparsity"]["overall"].as_f64().unwrap() > 0.0);
+        let logits = tensorfile::read_float(Path::new(&out_path), "logits").unwrap();
+        assert_eq!(logits.shape, vec![12, 4]);
+        for k in 0..2 {
+            let h = tensorfile::read_float(Path::new(&out_path), &format!("h_l{k}")).unwrap();
+            assert_eq!(h.shape, vec![12, 8]);
+        }
+
+        // Threshold 0 equals the dense network.
+        let zero = dir.path("zero.safetensors");
+        let dense = dir.path("dense.safetensors");
+        let a = deltarnn(&[
+            "forward",
+            "--model",
+            &model,
+            "--input",
+            &input,
+            "--theta-x",
+            "0",
+            "--theta-h",
+            "0",
+            "--out",
+            &zero,
+        ]);
+        let b = deltarnn(&["forward", "--model", &model, "--input", &input, "--dense", "--out", &dense]);
+        assert!(a.status.success() && b.status.success());
+        let za = tensorfile::read_float(Path::new(&zero), "logits").unwrap().data;
+        let zb = tensorfile::read_float(Path::new(&dense), "logits").unwrap().data;
+        for (x, y) in za.iter().zip(&zb) {
+            assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+        }
+
+        let labels = dir.path("labels.safetensors");
+        tensorfile::write_i64(Path::new(&labels), "y", &[12], &[0, 1, 2, 3, -100, 1, 1, 2, 0, 0, 3, 3]).unwrap();
+        let grads = dir.path("g.safetensors");
+        let out = deltarnn(&[
+            "grad",
+            "--model",
+            &model,
+            "--input",
+            &input,
+            "--labels",
+            &labels,
+            "--theta-h",
+            "0",
+            "--out",
+            &grads,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+        let loss = report["loss"].as_f64().unwrap();
+        assert!(loss > 0.5 && loss < 3.0, "loss {loss}");
+        let stored = tensorfile::read_float(Path::new(&grads), "loss").unwrap();
+        assert!((stored.data[0] - loss).abs() < 1e-5);
+        let gates = if cell == "lstm" { 4 } else { 3 };
+        for (name, shape) in [
+            ("rnn.weight_ih_l0", vec![gates * 8, 5]),
+            ("rnn.weight_hh_l1", vec![gates * 8, 8]),
+            ("rnn.bias_ih_l1", vec![gates * 8]),
+            ("fc.weight", vec![4, 8]),
+            ("fc.bias", vec![4]),
+        ] {
+            let g = tensorfile::read_float(Path::new(&grads), name).unwrap();
+            assert_eq!(g.shape, shape, "{name}");
+            assert!(g.data.iter().any(|&v| v != 0.0), "{name} is all zero");
+        }
+    }
+}
+
+#[test]
+fn bad_inputs_give_one_line_errors() {
+    let dir = Scratch::new("bad");
+    let model = init(&dir, "lstm");
+    let input = dir.path("x.safetensors");
+    write_input(&input, 6, 5, |i| i as f32 * 0.1);
+    let out = dir.path("out.safetensors");
+
+    let missing = dir.path("missing.safetensors");
+    assert_fails_with(
+        &deltarnn(&["forward", "--model", &missing, "--input", &input, "--out", &out]),
+        "missing.safetensors",
+    );
+
+    let garbage = dir.path("garbage.safetensors");
+    std::fs::write(&garbage, b"this is not a checkpoint").unwrap();
+    assert_fails_with(
+        &deltarnn(&["forward", "--model", &garbage, "--input", &input, "--out", &out]),
+        "not a valid safetensors file",
+    );
+
+    // A checkpoint whose tensor has the wrong shape, and one with a tensor missing.
+    let (m, _) = deltarnn::checkpoint::load(Path::new(&model)).unwrap();
+    let mut tensors = to_named_tensors(&m.config, &m.params);
+    tensors[1].1 = vec![16, 16];
+    tensors[1].2 = vec![0.0; 256];
+    let wrong_shape = dir.path("wrong-shape.safetensors");
+    tensorfile::write(Path::new(&wrong_shape), &tensors, Some(config_metadata(&m.config))).unwrap();
+    assert_fails_with(
+        &deltarnn(&["forward", "--model", &wrong_shape, "--input", &input, "--out", &out]),
+        "'rnn.weight_hh_l0' has shape [16, 16]",
+    );
+    let mut tensors = to_named_tensors(&m.config, &m.params);
+    tensors.retain(|t| t.0 != "fc.bias");
+    let no_bias = dir.path("no-bias.safetensors");
+    tensorfile::write(Path::new(&no_bias), &tensors, Some(config_metadata(&m.config))).unwrap();
+    assert_fails_with(
+        &deltarnn(&["forward", "--model", &no_bias, "--input", &input, "--out", &out]),
+        "missing tensor 'fc.bias'",
+    );
+
+    let nan_input = dir.path("nan.safetensors");
+    write_input(&nan_input, 6, 5, |i| if i == 7 { f32::NAN } else { 0.0 });
+    assert_fails_with(&deltarnn(&["forward", "--model", &model, "--input", &nan_input, "--out", &out]), "non-finite");
+
+    let narrow = dir.path("narrow.safetensors");
+    write_input(&narrow, 6, 3, |_| 0.0);
+    assert_fails_with(
+        &deltarnn(&["forward", "--model", &model, "--input", &narrow, "--out", &out]),
+        "has 3 features per frame, the model expects 5",
+    );
+
+    assert_fails_with(
+        &deltarnn(&["forward", "--model", &model, "--input", &input, "--theta-x=-1", "--out", &out]),
+        "--theta-x must be",
+    );
+
+    let labels = dir.path("labels.safetensors");
+    tensorfile::write_i64(Path::new(&labels), "y", &[6], &[0, 1, 9, 0, 0, 0]).unwrap();
+    assert_fails_with(
+        &deltarnn(&["grad", "--model", &model, "--input", &input, "--labels", &labels, "--out", &out]),
+        "label 9 at frame 2",
+    );
+    let short = dir.path("short.safetensors");
+    tensorfile::write_i64(Path::new(&short), "y", &[4], &[0, 1, 2, 0]).unwrap();
+    assert_fails_with(
+        &deltarnn(&["grad", "--model", &model, "--input", &input, "--labels", &short, "--out", &out]),
+        "the input has 6 frames",
+    );
+
+    let unwritable = dir.path("no-such-dir/out.safetensors");
+    assert_fails_with(
+        &deltarnn(&["forward", "--model", &model, "--input", &input, "--out", &unwritable]),
+        "no-such-dir",
+    );
+    assert_fails_with(&deltarnn(&["init", "--hidden", "0", "--out", &out]), "hidden must be between 1");
+}
+
+#[test]
+fn bench_prints_one_json_line_per_case() {
+    let out = deltarnn(&["bench", "--json", "--shapes", "gscd", "--fired", "1,0.2", "--repeats", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["shape"], "gscd");
+    assert_eq!(lines[0]["fired_fraction"], 1.0);
+    let fired = lines[1]["fired_fraction"].as_f64().unwrap();
+    assert!((fired - 0.2).abs() < 0.02, "calibrated fired fraction {fired}");
+    for key in ["sparse_ms", "dense_ms", "speedup", "ideal"] {
+        assert!(lines[1][key].as_f64().unwrap() > 0.0, "{key}");
+    }
+    assert_fails_with(&deltarnn(&["bench", "--shapes", "huge"]), "unknown shape 'huge'");
+}
