@@ -33,6 +33,16 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// Training produced a non-finite loss, gradient or parameter.
+    #[error("training diverged at epoch {epoch}, batch {batch}: the {what} is not finite")]
+    Diverged {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based batch within the epoch.
+        batch: usize,
+        /// What went non-finite.
+        what: String,
+    },
 }
 
 impl Error {

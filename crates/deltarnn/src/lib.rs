@@ -36,6 +36,7 @@ pub mod nn;
 pub mod rng;
 pub mod synthetic;
 pub mod tensorfile;
+pub mod train;
 
 pub use delta::Thresholds;
 pub use error::{Error, Result};

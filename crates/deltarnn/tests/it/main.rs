@@ -4,6 +4,7 @@ mod equivalence;
 mod golden;
 mod gradcheck;
 mod kernels;
+mod trainer;
 mod training;
 
 use deltarnn::kernels::Real;

@@ -1,0 +1,148 @@
+//! Training: batches of sequences in parallel (each sequence sparse on its own core), gradients
+//! reduced in a fixed order, AdamW with warm-up and reduce-on-plateau, evaluation, and the run
+//! directory that makes a run resumable bit for bit.
+
+mod fit;
+pub mod optim;
+/// The run directory.
+pub mod run;
+
+pub use fit::{evaluate, fit, Evaluation, Event, TrainState};
+
+use crate::cost::Sparsity;
+use crate::nn::loss::Readout;
+use crate::Thresholds;
+
+/// One labelled utterance as the trainer sees it.
+pub trait Utterance: Sync {
+    /// Feature frames, frames x features, row-major.
+    fn frames(&self) -> &[f32];
+    /// Per-frame class (0 = silence; negative = ignored).
+    fn frame_labels(&self) -> &[i64];
+    /// The utterance's class.
+    fn label(&self) -> usize;
+}
+
+/// Everything that shapes a training run (the model's shape is in its own config).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrainConfig {
+    /// Epochs to run at most.
+    pub epochs: usize,
+    /// Sequences per update.
+    pub batch_size: usize,
+    /// Peak learning rate.
+    pub learning_rate: f64,
+    /// AdamW decoupled weight decay.
+    pub weight_decay: f64,
+    /// Gradient norm clip.
+    pub clip_norm: f64,
+    /// Updates over which the learning rate ramps up linearly from 0.
+    pub warmup_steps: usize,
+    /// Reduce-on-plateau multiplier.
+    pub plateau_factor: f64,
+    /// Reduce-on-plateau patience (epochs).
+    pub plateau_patience: usize,
+    /// Learning-rate floor.
+    pub min_learning_rate: f64,
+    /// Stop after this many epochs without a better validation accuracy (0 = never).
+    pub early_stop_patience: usize,
+    /// Ordinary BPTT of the standard network (the baseline) instead of the Delta network.
+    pub dense: bool,
+    /// Epochs of dense pretraining before switching to the Delta network (the first Delta epoch
+    /// runs at a tenth of the learning rate).
+    pub pretrain_dense_epochs: usize,
+    /// theta_x and theta_h of the Delta network.
+    pub thresholds: Thresholds,
+    /// L1 penalty beta on delta_h.
+    pub l1_beta: f64,
+    /// Seed of initialisation and shuffling.
+    pub seed: u64,
+    /// Worker threads (sequences of a batch run in parallel).
+    pub threads: usize,
+    /// How an utterance's class is read from its frames.
+    pub readout: Readout,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 30,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            weight_decay: 0.01,
+            clip_norm: 200.0,
+            warmup_steps: 50,
+            plateau_factor: 0.8,
+            plateau_patience: 4,
+            min_learning_rate: 1e-5,
+            early_stop_patience: 10,
+            dense: false,
+            pretrain_dense_epochs: 0,
+            thresholds: Thresholds::both(0.1),
+            l1_beta: 0.0,
+            seed: 0,
+            threads: 1,
+            readout: Readout::LastNonSilence,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks every value for sense.
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |what: String| Err(crate::Error::Invalid(what));
+        if self.epochs == 0 {
+            return bad("epochs must be at least 1".into());
+        }
+        if self.batch_size == 0 {
+            return bad("batch size must be at least 1".into());
+        }
+        if self.threads == 0 {
+            return bad("threads must be at least 1".into());
+        }
+        for (name, v) in [
+            ("learning rate", self.learning_rate),
+            ("weight decay", self.weight_decay),
+            ("clip norm", self.clip_norm),
+            ("plateau factor", self.plateau_factor),
+            ("theta_x", self.thresholds.input),
+            ("theta_h", self.thresholds.hidden),
+            ("l1 beta", self.l1_beta),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return bad(format!("{name} must be a finite number >= 0, got {v}"));
+            }
+        }
+        if self.learning_rate == 0.0 {
+            return bad("learning rate must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+/// One line of `history.csv`: what one epoch did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// "delta" or "dense".
+    pub mode: String,
+    /// Mean per-frame training loss.
+    pub train_loss: f64,
+    /// Utterance accuracy on the training batches (as seen during the epoch).
+    pub train_accuracy: f64,
+    /// Mean per-frame validation loss.
+    pub valid_loss: f64,
+    /// Utterance accuracy on the validation split.
+    pub valid_accuracy: f64,
+    /// Learning rate at the end of the epoch.
+    pub learning_rate: f64,
+    /// Temporal sparsity of the training epoch.
+    pub sparsity: Sparsity,
+    /// Dense training matrix ops of the epoch (forward, backward, weight gradient; 2 per MAC).
+    pub ops_dense: u64,
+    /// Actual training matrix ops of the epoch.
+    pub ops_actual: u64,
+    /// Wall-clock seconds of the epoch's training (not evaluation).
+    pub train_seconds: f64,
+}
