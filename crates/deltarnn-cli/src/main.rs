@@ -1,2 +1,4 @@
 use std::process::ExitCode;
-fn main() -> ExitCode { ExitCode::SUCCESS }
+fn main() -> ExitCode {
+    ExitCode::SUCCESS
+}
