@@ -42,7 +42,8 @@ pub fn resample(path: &Path, samples: &[f32], from_hz: u32, to_hz: u32) -> Resul
         pos += take;
     }
     // The tail shorter than one chunk, then zeros until the delayed samples are flushed out.
-    let mut tail: Option<&[f32]> = Some(&samples[pos..]);
+    // rubato refuses an empty slice, so an exhausted input is passed as None.
+    let mut tail: Option<&[f32]> = (pos < samples.len()).then(|| &samples[pos..]);
     while out.len() < n_out + delay {
         let (_, n_written) = resampler
             .process_partial_into_buffer(
