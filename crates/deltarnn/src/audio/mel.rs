@@ -163,17 +163,6 @@ impl LogMel {
     }
 }
 
-/// Loudness of one frame of log-mel features, in dB: `10 log10(mean_m 10^(feature_m / 10))`,
-/// i.e. the mean filter-bank power. Used to find speech frames.
-pub fn frame_loudness_db(frame: &[f32]) -> f32 {
-    let mean_power = frame
-        .iter()
-        .map(|&db| 10f64.powf(f64::from(db) / 10.0))
-        .sum::<f64>()
-        / frame.len() as f64;
-    (10.0 * mean_power.max(1e-30).log10()) as f32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

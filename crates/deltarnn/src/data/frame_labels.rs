@@ -1,36 +1,66 @@
 //! Per-frame labels: which frames of an utterance hold the spoken command.
 //!
-//! Speech frames are found on the raw log-mel frames by loudness
-//! ([`crate::audio::mel::frame_loudness_db`], the mean filter-bank power in dB): a frame is loud
-//! when it is within [`BELOW_PEAK_DB`] of the utterance's loudest frame *and* at least
-//! [`ABOVE_FLOOR_FRACTION`] of the way from the noise floor (the 10th-percentile frame) to that
-//! peak. The speech span runs from the first loud frame to the last one, gaps included, so each
-//! utterance has one contiguous labelled segment; everything outside it is silence (class 0).
-//! The peak frame is always loud, so every utterance has at least one labelled frame.
-use crate::audio::mel::frame_loudness_db;
+//! Speech frames are found on the raw log-mel frames, band by band, so that coloured background
+//! noise (hum, rumble) does not hide the speech: each band's noise floor is its 10th-percentile
+//! value over the utterance, and a frame's *rise* is the mean over bands of how far it sits above
+//! the band floors (in dB, negative parts counted as 0). A frame is speech when its rise is at
+//! least [`MIN_RISE_DB`] and at least [`PEAK_FRACTION`] of the utterance's largest rise. The
+//! speech span runs from the first speech frame to the last, gaps included, so each utterance
+//! has one contiguous labelled segment; frames outside it are silence (class 0). An utterance
+//! with no frame rising [`MIN_RISE_DB`] (a steady sound) is labelled speech throughout.
 
-/// A frame quieter than the peak by more than this is never speech.
-pub const BELOW_PEAK_DB: f32 = 35.0;
-/// A speech frame must rise this fraction of the way from the noise floor to the peak.
-pub const ABOVE_FLOOR_FRACTION: f32 = 0.3;
+/// Smallest mean rise above the band floors, in dB, that counts as speech.
+pub const MIN_RISE_DB: f32 = 3.0;
+/// A speech frame rises at least this fraction of the utterance's largest rise.
+pub const PEAK_FRACTION: f32 = 0.25;
+/// Percentile (in percent) of each band taken as its noise floor.
+pub const FLOOR_PERCENTILE: usize = 10;
+
+/// Mean rise of each frame above the per-band noise floors, in dB.
+pub fn frame_rise_db(frames: &[f32], n_features: usize) -> Vec<f32> {
+    let n_frames = frames.len() / n_features;
+    if n_frames == 0 {
+        return Vec::new();
+    }
+    let floors: Vec<f32> = (0..n_features)
+        .map(|band| {
+            let mut values: Vec<f32> = frames
+                .iter()
+                .skip(band)
+                .step_by(n_features)
+                .copied()
+                .collect();
+            values.sort_by(f32::total_cmp);
+            values[(n_frames - 1) * FLOOR_PERCENTILE / 100]
+        })
+        .collect();
+    frames
+        .chunks_exact(n_features)
+        .map(|frame| {
+            frame
+                .iter()
+                .zip(&floors)
+                .map(|(x, floor)| (x - floor).max(0.0))
+                .sum::<f32>()
+                / n_features as f32
+        })
+        .collect()
+}
 
 /// The speech span `[first, last]` (inclusive frame indices) of `frames` (`n_frames x n_features`).
-/// Returns `None` only for zero frames.
+/// Returns `None` for zero frames.
 pub fn speech_span(frames: &[f32], n_features: usize) -> Option<(usize, usize)> {
-    let loudness: Vec<f32> = frames
-        .chunks_exact(n_features)
-        .map(frame_loudness_db)
-        .collect();
-    if loudness.is_empty() {
+    let rise = frame_rise_db(frames, n_features);
+    if rise.is_empty() {
         return None;
     }
-    let peak = loudness.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sorted = loudness.clone();
-    sorted.sort_by(f32::total_cmp);
-    let floor = sorted[sorted.len() / 10];
-    let threshold = (peak - BELOW_PEAK_DB).max(floor + ABOVE_FLOOR_FRACTION * (peak - floor));
-    let first = loudness.iter().position(|&l| l >= threshold)?;
-    let last = loudness.iter().rposition(|&l| l >= threshold)?;
+    let peak = rise.iter().copied().fold(0.0f32, f32::max);
+    if peak < MIN_RISE_DB {
+        return Some((0, rise.len() - 1));
+    }
+    let threshold = MIN_RISE_DB.max(PEAK_FRACTION * peak);
+    let first = rise.iter().position(|&r| r >= threshold)?;
+    let last = rise.iter().rposition(|&r| r >= threshold)?;
     Some((first, last))
 }
 
