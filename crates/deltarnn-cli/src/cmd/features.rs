@@ -81,8 +81,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 CacheStatus::Hit => "reused".to_string(),
                 CacheStatus::Built => "built".to_string(),
                 CacheStatus::Rebuilt { reason } => format!("rebuilt ({reason})"),
+                CacheStatus::WriteFailed { reason } => format!("not written ({reason})"),
             };
-            (split.name(), examples.len(), n_frames, status)
+            let speech: usize = examples
+                .iter()
+                .map(|e| e.frame_labels.iter().filter(|&&l| l != 0).count())
+                .sum();
+            let speech_fraction = speech as f64 / n_frames.max(1) as f64;
+            (
+                split.name(),
+                examples.len(),
+                n_frames,
+                speech_fraction,
+                status,
+            )
         })
         .collect();
     if args.json {
@@ -92,8 +104,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "n_features": dataset.feature_config.n_mels,
             "seconds": seconds,
             "skipped": dataset.skipped.len(),
-            "splits": splits.iter().map(|(name, n, frames, status)| serde_json::json!({
-                "split": name, "utterances": n, "frames": frames, "cache": status,
+            "splits": splits.iter().map(|(name, n, frames, speech, status)| serde_json::json!({
+                "split": name, "utterances": n, "frames": frames, "speech_fraction": speech,
+                "cache": status,
             })).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&json)?);
@@ -105,8 +118,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             dataset.feature_config.n_mels,
             seconds
         );
-        for (name, n, frames, status) in splits {
-            println!("{name:>6}: {n:>6} utterances {frames:>9} frames  cache {status}");
+        for (name, n, frames, speech, status) in splits {
+            println!(
+                "{name:>6}: {n:>6} utterances {frames:>9} frames ({:>3.0}% speech)  cache {status}",
+                100.0 * speech
+            );
         }
         if !dataset.skipped.is_empty() {
             println!(

@@ -157,6 +157,12 @@ pub enum CacheStatus {
         /// Why the old file was not used.
         reason: String,
     },
+    /// Computed, but the cache file could not be written (e.g. a read-only folder); the
+    /// features are still returned.
+    WriteFailed {
+        /// The write error.
+        reason: String,
+    },
 }
 
 /// A loaded dataset.
@@ -297,8 +303,15 @@ fn cached_or_built(
         CacheStatus::Built
     };
     let built = featurize_split(manifest, split, mel, options, progress)?;
-    cache::write(&path, key, split, &options.feature_config, &built)?;
-    Ok((built, status))
+    match cache::write(&path, key, split, &options.feature_config, &built) {
+        Ok(()) => Ok((built, status)),
+        Err(err) => Ok((
+            built,
+            CacheStatus::WriteFailed {
+                reason: err.to_string(),
+            },
+        )),
+    }
 }
 
 /// Featurizes every entry of `split` in parallel, reporting each finished file.
