@@ -4,6 +4,7 @@
 //! datasets (with a feature cache) into [`data::Dataset`], and [`synth`] generates a spoken-commands
 //! corpus with espeak-ng.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 pub mod audio;
 pub mod data;
 pub mod error;

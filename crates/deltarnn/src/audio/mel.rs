@@ -193,6 +193,30 @@ mod tests {
     }
 
     #[test]
+    fn triangles_sum_to_one_between_the_outer_centres() {
+        // Adjacent triangles overlap as linear interpolation, so between the first and last
+        // centre every bin's weights add up to 1: no band of the spectrum counts twice.
+        let config = FeatureConfig::default();
+        let filters = mel_filters(&config).unwrap();
+        let bin_hz = 16000.0 / 1024.0;
+        let mut total = vec![0f64; 513];
+        for f in &filters {
+            for (k, w) in f.weights.iter().enumerate() {
+                total[f.first_bin + k] += f64::from(*w);
+            }
+        }
+        let (low, high) = (filters[0].center_hz, filters[15].center_hz);
+        for (bin, sum) in total.iter().enumerate() {
+            let hz = bin as f64 * bin_hz;
+            if hz >= low && hz <= high {
+                assert!((sum - 1.0).abs() < 1e-5, "bin {bin} ({hz} Hz): {sum}");
+            } else if hz < 100.0 || hz > 8000.0 {
+                assert_eq!(*sum, 0.0, "bin {bin} ({hz} Hz)");
+            }
+        }
+    }
+
+    #[test]
     fn a_sine_lands_in_the_band_whose_centre_is_nearest() {
         let mel = LogMel::new(&FeatureConfig::default()).unwrap();
         for freq in [300.0, 1000.0, 2500.0, 6000.0] {

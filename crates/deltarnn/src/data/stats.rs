@@ -75,7 +75,8 @@ pub fn dataset_stats(
             n_files: entries.len(),
             n_speakers: speakers.len(),
             n_classes: classes.len(),
-            total_seconds: seconds.iter().sum(),
+            // fold from +0.0: an empty f64 sum is -0.0, which prints as "-0.0".
+            total_seconds: seconds.iter().fold(0.0, |a, b| a + b),
             min_seconds: seconds.first().copied().unwrap_or(0.0),
             median_seconds: seconds.get(seconds.len() / 2).copied().unwrap_or(0.0),
             max_seconds: seconds.last().copied().unwrap_or(0.0),
