@@ -208,9 +208,9 @@ mod tests {
         let (low, high) = (filters[0].center_hz, filters[15].center_hz);
         for (bin, sum) in total.iter().enumerate() {
             let hz = bin as f64 * bin_hz;
-            if hz >= low && hz <= high {
+            if (low..=high).contains(&hz) {
                 assert!((sum - 1.0).abs() < 1e-5, "bin {bin} ({hz} Hz): {sum}");
-            } else if hz < 100.0 || hz > 8000.0 {
+            } else if !(100.0..=8000.0).contains(&hz) {
                 assert_eq!(*sum, 0.0, "bin {bin} ({hz} Hz)");
             }
         }
