@@ -189,6 +189,16 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// Features per frame (the model's input size).
+    pub fn n_features(&self) -> usize {
+        self.feature_config.n_mels
+    }
+
+    /// Classes including silence (the model's output size).
+    pub fn n_classes(&self) -> usize {
+        self.labels.len()
+    }
+
     /// The examples of `split`.
     pub fn split(&self, split: Split) -> &FeatureSplit {
         match split {
@@ -201,6 +211,24 @@ impl Dataset {
 
 /// Loads the dataset in `dir`: detects its layout, reads or builds the feature cache of each
 /// split, fits the normaliser on train, and returns normalised frames with frame labels.
+///
+/// ```no_run
+/// use std::path::Path;
+/// use deltarnn::data::{load_dataset, LoadOptions};
+///
+/// let dir = Path::new("corpus");
+/// let options = LoadOptions {
+///     cache_dir: Some(LoadOptions::default_cache_dir(dir)),
+///     ..LoadOptions::default()
+/// };
+/// let dataset = load_dataset(dir, &options, |p| eprintln!("{} {}/{}", p.task, p.done, p.total))?;
+/// for example in &dataset.train.examples {
+///     let frame = &example.frames[..dataset.n_features()]; // first frame, normalised
+///     assert_eq!(example.frame_labels.len(), example.n_frames);
+///     # let _ = frame;
+/// }
+/// # Ok::<(), deltarnn::Error>(())
+/// ```
 pub fn load_dataset(
     dir: &Path,
     options: &LoadOptions,

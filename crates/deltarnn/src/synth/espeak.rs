@@ -46,6 +46,58 @@ pub fn check(program: &str) -> Result<String> {
     }
 }
 
+/// Names espeak-ng knows for `--voices[=filter]`: each voice's language and file base name.
+fn voice_names(program: &str, filter: Option<&str>) -> Result<Vec<String>> {
+    let mut command = Command::new(program);
+    command.arg(filter.map_or("--voices".to_string(), |f| format!("--voices={f}")));
+    let out = command.output().map_err(|err| Error::Tool {
+        program: program.to_string(),
+        reason: format!("cannot list voices ({err}); {INSTALL_HINT}"),
+    })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut names = Vec::new();
+    for line in text.lines().skip(1) {
+        let columns: Vec<&str> = line.split_whitespace().collect();
+        if let Some(language) = columns.get(1) {
+            names.push(language.to_string());
+        }
+        if let Some(file) = columns.get(4) {
+            names.push(file.rsplit('/').next().unwrap_or(file).to_string());
+        }
+    }
+    Ok(names)
+}
+
+/// Checks that every voice's language and variant is installed: espeak-ng silently falls back
+/// to its default voice otherwise, which would quietly merge speakers.
+pub fn check_voices<'a>(program: &str, voices: impl IntoIterator<Item = &'a Voice>) -> Result<()> {
+    let languages = voice_names(program, None)?;
+    let variants = voice_names(program, Some("variant"))?;
+    let mut missing = std::collections::BTreeSet::new();
+    for voice in voices {
+        if !languages
+            .iter()
+            .any(|l| l.eq_ignore_ascii_case(&voice.language))
+        {
+            missing.insert(voice.language.clone());
+        }
+        if !variants.contains(&voice.variant) {
+            missing.insert(format!("+{}", voice.variant));
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Tool {
+        program: program.to_string(),
+        reason: format!(
+            "voices not installed: {}; install the full espeak-ng-data package (Debian/Ubuntu: \
+             apt-get install espeak-ng espeak-ng-data)",
+            missing.into_iter().collect::<Vec<_>>().join(" ")
+        ),
+    })
+}
+
 /// Speaks `text` with `voice`; returns (sample rate, mono samples in [-1, 1]).
 pub fn speak(program: &str, voice: &Voice, text: &str) -> Result<(u32, Vec<f32>)> {
     let fail = |reason: String| Error::Tool {

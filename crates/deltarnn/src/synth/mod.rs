@@ -224,6 +224,7 @@ pub fn synthesize(
         });
     }
     let speakers = speakers(options)?;
+    espeak::check_voices(&options.espeak, speakers.iter().map(|s| &s.voice))?;
     let intents = intents();
     let jobs = jobs(options, &speakers, &intents);
     let io_err = |path: PathBuf| move |source| Error::Io { path, source };
@@ -408,6 +409,35 @@ mod tests {
         let b = background_noise(1000, &mut Rng::seed(3));
         assert_eq!(a, b);
         assert!(a.iter().all(|x| x.is_finite()) && rms(&a) > 0.0);
+    }
+
+    #[test]
+    fn every_listed_voice_is_installed() {
+        // All 320 (language, variant) pairs, not only the default corpus's.
+        let voices: Vec<Voice> = LANGUAGES
+            .iter()
+            .flat_map(|l| VARIANTS.iter().map(move |v| (l, v)))
+            .map(|(l, v)| Voice {
+                language: l.to_string(),
+                variant: v.to_string(),
+                pitch: 50,
+                speed_wpm: 160,
+                amplitude: 100,
+                word_gap: 0,
+            })
+            .collect();
+        espeak::check_voices("espeak-ng", &voices).unwrap();
+        let bogus = Voice {
+            variant: "nosuchvariant".into(),
+            ..voices[0].clone()
+        };
+        let err = espeak::check_voices("espeak-ng", [&bogus])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("voices not installed: +nosuchvariant"),
+            "{err}"
+        );
     }
 
     #[test]
