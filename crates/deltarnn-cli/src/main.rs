@@ -1,9 +1,11 @@
-//! `deltarnn`: train and run Delta RNNs from the command line.
+//! `deltarnn`: the command-line tool. One file per subcommand under `cmd/`.
+#![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod cmd;
+mod progress;
 
 /// Delta LSTM / Delta GRU with exact temporally sparse backpropagation through time.
 #[derive(Parser)]
@@ -15,6 +17,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Generate a spoken-commands corpus (Fluent Speech Commands layout) with espeak-ng.
+    Synth(cmd::synth::Args),
+    /// Build or refresh the feature cache of a dataset.
+    Features(cmd::features::Args),
+    /// Inspect datasets.
+    Data(cmd::data::Args),
     /// Create a freshly initialised model checkpoint.
     Init(cmd::init::Args),
     /// Run a model over one input sequence and write its logits and hidden states.
@@ -27,6 +35,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
+        Command::Synth(args) => cmd::synth::run(args),
+        Command::Features(args) => cmd::features::run(args),
+        Command::Data(args) => cmd::data::run(args),
         Command::Init(args) => cmd::init::run(args),
         Command::Forward(args) => cmd::forward::run(args),
         Command::Grad(args) => cmd::grad::run(args),

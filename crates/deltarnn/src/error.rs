@@ -43,6 +43,168 @@ pub enum Error {
         /// What went non-finite.
         what: String,
     },
+    // --- audio and datasets ---
+    /// A file that should be a WAV is not one (no RIFF/WAVE header, or a malformed chunk).
+    #[error("{path}: not a wav file ({reason})")]
+    NotWav {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A WAV file ends inside its header or before its data chunk starts.
+    #[error("{path}: truncated wav header ({reason})")]
+    WavTruncatedHeader {
+        /// The file.
+        path: PathBuf,
+        /// Where it ended.
+        reason: String,
+    },
+    /// The data chunk claims more bytes than the file holds.
+    #[error("{path}: data chunk declares {declared_bytes} bytes but only {available_bytes} follow it")]
+    WavDeclaredTooLong {
+        /// The file.
+        path: PathBuf,
+        /// Bytes the data chunk header declares.
+        declared_bytes: u64,
+        /// Bytes actually present after the data chunk header.
+        available_bytes: u64,
+    },
+    /// The data chunk holds no complete sample frame.
+    #[error("{path}: wav holds zero samples")]
+    WavEmpty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A sample encoding that the reader does not handle.
+    #[error("{path}: unsupported wav encoding ({reason})")]
+    WavUnsupported {
+        /// The file.
+        path: PathBuf,
+        /// The encoding found.
+        reason: String,
+    },
+    /// The data chunk is not a whole number of sample frames.
+    #[error("{path}: data chunk of {data_bytes} bytes is not a whole number of {n_channels}-channel frames of {block_bytes} bytes")]
+    WavPartialFrame {
+        /// The file.
+        path: PathBuf,
+        /// Size of the data chunk.
+        data_bytes: u64,
+        /// Channels declared in the fmt chunk.
+        n_channels: u16,
+        /// Bytes per frame (all channels).
+        block_bytes: u64,
+    },
+    /// A floating-point sample is NaN or infinite.
+    #[error("{path}: sample {sample_idx} is not finite ({value})")]
+    WavNonFinite {
+        /// The file.
+        path: PathBuf,
+        /// Index of the first bad sample (interleaved).
+        sample_idx: usize,
+        /// The value found.
+        value: f32,
+    },
+    /// A file is larger than the configured limit.
+    #[error("{path}: file has {found_bytes} bytes, the limit is {limit_bytes}")]
+    FileTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Size on disk.
+        found_bytes: u64,
+        /// The configured maximum.
+        limit_bytes: u64,
+    },
+    /// An utterance is longer than the configured limit.
+    #[error("{path}: utterance lasts {found_seconds:.2} s, the limit is {limit_seconds:.2} s")]
+    UtteranceTooLong {
+        /// The file.
+        path: PathBuf,
+        /// Duration found.
+        found_seconds: f64,
+        /// The configured maximum.
+        limit_seconds: f64,
+    },
+    /// An utterance is shorter than one feature frame.
+    #[error("{path}: utterance has {n_samples} samples at 16 kHz, fewer than one frame of {frame_samples}")]
+    UtteranceTooShort {
+        /// The file.
+        path: PathBuf,
+        /// Samples after resampling.
+        n_samples: usize,
+        /// Samples in one frame.
+        frame_samples: usize,
+    },
+    /// The resampler refused the input.
+    #[error("{path}: resampling from {from_hz} Hz failed ({reason})")]
+    Resample {
+        /// The file.
+        path: PathBuf,
+        /// Input sample rate.
+        from_hz: u32,
+        /// The resampler's message.
+        reason: String,
+    },
+    /// A feature configuration that cannot work.
+    #[error("invalid feature config: {reason}")]
+    FeatureConfig {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A CSV file lacks a column the dataset layout needs.
+    #[error("{path}: csv has no column {column:?} (header: {header})")]
+    CsvMissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column name looked for.
+        column: String,
+        /// The header line found.
+        header: String,
+    },
+    /// A CSV row is malformed.
+    #[error("{path}:{line}: {reason}")]
+    CsvRow {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A folder matches none of the known dataset layouts.
+    #[error("{path}: not a known dataset layout ({reason})")]
+    UnknownLayout {
+        /// The folder.
+        path: PathBuf,
+        /// What was looked for.
+        reason: String,
+    },
+    /// A dataset is structurally wrong (empty split, bad file name, unknown label).
+    #[error("{path}: {reason}")]
+    Dataset {
+        /// The file or folder.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A feature cache file is unreadable or inconsistent (it is then rebuilt, not trusted).
+    #[error("{path}: bad feature cache ({reason})")]
+    Cache {
+        /// The cache file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An external program (espeak-ng) is missing or failed.
+    #[error("{program}: {reason}")]
+    Tool {
+        /// The program.
+        program: String,
+        /// What went wrong, including how to fix it when known.
+        reason: String,
+    },
+    // --- end audio and datasets ---
 }
 
 impl Error {

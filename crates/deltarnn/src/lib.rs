@@ -8,7 +8,12 @@
 //! Data flow: frames `x` (steps x F) -> [`nn::Model::forward`] (per layer: [`delta::encode`] ->
 //! [`kernels::spmv_forward`] -> gates) -> per-frame logits -> [`nn::loss`] -> [`nn::Model::backward`]
 //! ([`kernels::spmv_backward`] on the fired columns) -> gradients. The activity trace recorded on
-//! the way ([`delta::ActivityTrace`]) is what [`cost`] counts.
+//! the way ([`delta::ActivityTrace`]) is what [`cost`] counts. [`train`] runs batches of sequences
+//! in parallel with AdamW and keeps a resumable run directory.
+//!
+//! Audio side: [`audio`] turns WAV files into normalised log-mel frames, [`data`] finds and loads
+//! datasets (with a feature cache) into [`data::Dataset`], and [`synth`] generates a spoken-commands
+//! corpus with espeak-ng.
 //!
 //! ```
 //! use deltarnn::{nn::{init_params, Mode, ModelConfig, CellKind, SequenceTape}, Thresholds};
@@ -26,14 +31,17 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod audio;
 pub mod checkpoint;
 pub mod cost;
+pub mod data;
 pub mod delta;
 pub mod error;
 pub mod files;
 pub mod kernels;
 pub mod nn;
 pub mod rng;
+pub mod synth;
 pub mod synthetic;
 pub mod tensorfile;
 pub mod train;

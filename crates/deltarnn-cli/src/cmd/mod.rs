@@ -2,6 +2,9 @@
 
 pub mod bench;
 pub mod common;
+pub mod data;
+pub mod features;
 pub mod forward;
 pub mod grad;
 pub mod init;
+pub mod synth;

@@ -1,11 +1,17 @@
-//! Cross-module tests of the engine, in one binary (fast to link).
+//! Cross-module tests in one binary (fast to link). Everything here is self-contained: signals are
+//! generated, bad files are written by the tests, and the synth test runs espeak-ng.
 
+mod bad_files;
+mod datasets;
 mod equivalence;
-mod golden;
+mod golden_mel;
+mod golden_rnn;
 mod gradcheck;
 mod kernels;
+mod synth;
 mod trainer;
 mod training;
+mod util;
 
 use deltarnn::kernels::Real;
 use deltarnn::nn::{init_params, CellKind, Model, ModelConfig};
