@@ -99,6 +99,7 @@ fn all_asc10_files_load_and_cache_round_trips() {
     for split in [Split::Train, Split::Valid] {
         for e in &dataset.split(split).examples {
             assert_eq!(e.n_frames, 61, "{}", e.path);
+            assert_eq!(e.n_frames, header_frames(&root.join(&e.path)), "{}", e.path);
             assert!(e.frame_labels.iter().any(|&l| l != 0), "{}: no speech frame", e.path);
         }
     }
