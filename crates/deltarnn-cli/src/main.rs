@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod cmd;
+mod plot;
 mod progress;
 
 /// Delta LSTM / Delta GRU with exact temporally sparse backpropagation through time.
@@ -29,6 +30,8 @@ enum Command {
     Forward(cmd::forward::Args),
     /// Compute the loss and the gradient of every parameter for one labelled sequence.
     Grad(cmd::grad::Args),
+    /// Train a model on a dataset and write a run directory.
+    Train(cmd::train::Args),
     /// Time sparse against dense training steps in one process and print the ratios.
     Bench(cmd::bench::Args),
 }
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
         Command::Forward(args) => cmd::forward::run(args),
         Command::Grad(args) => cmd::grad::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Train(args) => cmd::train::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 pub mod audio;
+pub mod bundle;
 pub mod checkpoint;
 pub mod cost;
 pub mod data;

@@ -14,7 +14,7 @@ pub mod reference;
 pub(crate) mod simd;
 
 pub use matrix::ColMajor;
-pub use real::{exp_f32, tanh_f32, Real};
+pub use real::{exp_f32, sigmoid_f32, tanh_f32, Real};
 pub use simd::wide_available;
 
 use simd::dispatch;

@@ -141,6 +141,10 @@ impl Real for f32 {
         tanh_f32(self)
     }
     #[inline(always)]
+    fn sigmoid(self) -> Self {
+        sigmoid_f32(self)
+    }
+    #[inline(always)]
     fn ln(self) -> Self {
         f32::ln(self)
     }
@@ -186,14 +190,36 @@ pub fn exp_f32(x: f32) -> f32 {
     er * scale
 }
 
-/// tanh for `f32`: 1 - 2 / (e^{2x} + 1), with the input clamped to +-9 (where tanh rounds to
-/// +-1 in f32). Branch-free, so loops over it vectorise. Absolute error below 3e-7 everywhere
-/// (tested); near 0 the relative error grows, which the gates do not mind.
+/// tanh for `f32`: a (13, 6) rational minimax approximation on [-7.9, 7.9] (the form Eigen
+/// uses for float tanh), clamped outside. About 14 vector operations and no exp; absolute error
+/// below 4e-7 everywhere (tested). Branch-free, so loops over it vectorise.
+#[allow(clippy::excessive_precision)] // Published coefficients, kept digit for digit.
 #[inline(always)]
 pub fn tanh_f32(x: f32) -> f32 {
-    let x = if x < -9.0 { -9.0 } else { x };
-    let x = if x > 9.0 { 9.0 } else { x };
-    1.0 - 2.0 / (exp_f32(2.0 * x) + 1.0)
+    const LIMIT: f32 = 7.905_311_107_635_498;
+    // Comparisons are false for NaN, so NaN passes through both clamps.
+    let x = if x < -LIMIT { -LIMIT } else { x };
+    let x = if x > LIMIT { LIMIT } else { x };
+    let x2 = x * x;
+    let mut p = -2.760_768_477_423_55e-16_f32;
+    p = p.mul_add(x2, 2.000_187_904_824_77e-13);
+    p = p.mul_add(x2, -8.604_671_522_137_35e-11);
+    p = p.mul_add(x2, 5.122_297_090_371_14e-8);
+    p = p.mul_add(x2, 1.485_722_357_179_79e-5);
+    p = p.mul_add(x2, 6.372_619_288_754_36e-4);
+    p = p.mul_add(x2, 4.893_524_558_917_86e-3);
+    let mut q = 1.198_258_394_667_02e-6_f32;
+    q = q.mul_add(x2, 1.185_347_056_866_54e-4);
+    q = q.mul_add(x2, 2.268_434_632_439_00e-3);
+    q = q.mul_add(x2, 4.893_525_185_543_85e-3);
+    x * p / q
+}
+
+/// The logistic function for `f32` through [`tanh_f32`]: 1/(1 + e^-x) = (1 + tanh(x/2)) / 2.
+/// Absolute error below 2e-7 (tested).
+#[inline(always)]
+pub fn sigmoid_f32(x: f32) -> f32 {
+    tanh_f32(0.5 * x).mul_add(0.5, 0.5)
 }
 
 #[cfg(test)]
@@ -222,13 +248,13 @@ mod tests {
         for x in sweep() {
             let xd = f64::from(x);
             let t = f64::from(tanh_f32(x));
-            assert!((t - xd.tanh()).abs() < 3e-7, "tanh({x}): {t} vs {}", xd.tanh());
+            assert!((t - xd.tanh()).abs() < 4e-7, "tanh({x}): {t} vs {}", xd.tanh());
             let s = f64::from(x.sigmoid());
             let exact = 1.0 / (1.0 + (-xd).exp());
-            assert!((s - exact).abs() < 3e-7, "sigmoid({x}): {s} vs {exact}");
+            assert!((s - exact).abs() < 2e-7, "sigmoid({x}): {s} vs {exact}");
         }
         assert_eq!(tanh_f32(0.0), 0.0);
         assert!(tanh_f32(f32::NAN).is_nan());
-        assert!((tanh_f32(100.0) - 1.0).abs() < 1e-7 && (tanh_f32(-100.0) + 1.0).abs() < 1e-7);
+        assert!((tanh_f32(100.0) - 1.0).abs() < 4e-7 && (tanh_f32(-100.0) + 1.0).abs() < 4e-7);
     }
 }

@@ -146,3 +146,15 @@ pub struct EpochRecord {
     /// Wall-clock seconds of the epoch's training (not evaluation).
     pub train_seconds: f64,
 }
+
+impl Utterance for crate::data::Example {
+    fn frames(&self) -> &[f32] {
+        &self.frames
+    }
+    fn frame_labels(&self) -> &[i64] {
+        &self.frame_labels
+    }
+    fn label(&self) -> usize {
+        self.label
+    }
+}
