@@ -30,6 +30,8 @@ enum Command {
     Forward(cmd::forward::Args),
     /// Compute the loss and the gradient of every parameter for one labelled sequence.
     Grad(cmd::grad::Args),
+    /// The main job: synthesize a corpus, train a Delta LSTM and a dense LSTM, compare them.
+    Demo(cmd::demo::Args),
     /// Train a model on a dataset and write a run directory.
     Train(cmd::train::Args),
     /// Time sparse against dense training steps in one process and print the ratios.
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Grad(args) => cmd::grad::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Train(args) => cmd::train::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod common;
 pub mod data;
 pub mod dataset;
+pub mod demo;
 pub mod features;
 pub mod forward;
 pub mod grad;

@@ -10,6 +10,9 @@ use crate::{Error, Result};
 use rayon::prelude::*;
 use std::time::Instant;
 
+/// Sequences whose gradients share one buffer (summed in order within the group).
+const GROUP: usize = 2;
+
 /// Everything that changes during training, saved after every epoch so a run resumes exactly.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainState {
@@ -163,8 +166,9 @@ pub fn fit<U: Utterance>(
     }
     let pool = thread_pool(config.threads)?;
     let batch_size = config.batch_size.min(train.len());
-    let mut buffers: Vec<Params<f32>> = (0..batch_size).map(|_| Params::zeros(&model.config)).collect();
-    let mut tapes: Vec<SequenceTape<f32>> = (0..batch_size).map(|_| SequenceTape::default()).collect();
+    let n_groups = batch_size.div_ceil(GROUP);
+    let mut buffers: Vec<Params<f32>> = (0..n_groups).map(|_| Params::zeros(&model.config)).collect();
+    let mut tapes: Vec<SequenceTape<f32>> = (0..n_groups).map(|_| SequenceTape::default()).collect();
     let mut grads = Params::zeros(&model.config);
     while state.epochs_done < config.epochs {
         let epoch = state.epochs_done; // 0-based
@@ -186,36 +190,32 @@ pub fn fit<U: Utterance>(
                 batch.iter().map(|&i| train[i].frame_labels().iter().filter(|&&l| l >= 0).count()).sum();
             let scale = 1.0 / frames.max(1) as f64;
             let model_ref = &*model;
-            let per_sequence: Vec<(f64, usize, CostReport)> = pool.install(|| {
-                buffers[..batch.len()]
+            // Fixed groups of GROUP sequences, each summed into its own buffer in order, then the
+            // buffers summed in order: the result does not depend on the thread count.
+            let groups: Vec<&[usize]> = batch.chunks(GROUP).collect();
+            let per_group: Vec<(f64, usize, CostReport)> = pool.install(|| {
+                buffers[..groups.len()]
                     .par_iter_mut()
-                    .zip(tapes[..batch.len()].par_iter_mut())
-                    .zip(batch.par_iter())
-                    .map(|((g, tape), &i)| {
+                    .zip(tapes[..groups.len()].par_iter_mut())
+                    .zip(groups.par_iter())
+                    .map(|((g, tape), group)| {
                         g.fill_zero();
-                        let u = &train[i];
-                        let loss = model_ref.loss_and_gradient(
-                            g,
-                            tape,
-                            u.frames(),
-                            u.frame_labels(),
-                            mode,
-                            scale,
-                            config.l1_beta,
-                        );
-                        let decision = utterance_decision(&tape.logits, model_ref.config.n_classes, config.readout);
-                        (
-                            loss.cross_entropy_sum + loss.l1_penalty / scale,
-                            usize::from(decision == u.label()),
-                            CostReport::from_tape(&model_ref.config, tape, mode),
-                        )
+                        let (mut loss_sum, mut hits, mut cost) = (0.0, 0, CostReport::default());
+                        for &i in group.iter() {
+                            let u = &train[i];
+                            let loss = model_ref.loss_and_gradient(g, tape, u.frames(), u.frame_labels(), mode, scale, config.l1_beta);
+                            let decision = utterance_decision(&tape.logits, model_ref.config.n_classes, config.readout);
+                            loss_sum += loss.cross_entropy_sum + loss.l1_penalty / scale;
+                            hits += usize::from(decision == u.label());
+                            cost.add(&CostReport::from_tape(&model_ref.config, tape, mode));
+                        }
+                        (loss_sum, hits, cost)
                     })
                     .collect()
             });
-            // Reduce in batch order, so the sum does not depend on the thread count.
             grads.fill_zero();
             let mut batch_loss = 0.0;
-            for (k, (loss, hit, c)) in per_sequence.iter().enumerate() {
+            for (k, (loss, hit, c)) in per_group.iter().enumerate() {
                 grads.add_assign(&buffers[k]);
                 batch_loss += loss;
                 correct += hit;
