@@ -32,6 +32,12 @@ enum Command {
     Grad(cmd::grad::Args),
     /// The main job: synthesize a corpus, train a Delta LSTM and a dense LSTM, compare them.
     Demo(cmd::demo::Args),
+    /// Evaluate a trained model on a dataset split.
+    Eval(cmd::eval::Args),
+    /// Classify WAV files with a trained model (optionally streaming, frame by frame).
+    Infer(cmd::infer::Args),
+    /// Train one model per threshold and tabulate accuracy against saved work.
+    Sweep(cmd::sweep::Args),
     /// Train a model on a dataset and write a run directory.
     Train(cmd::train::Args),
     /// Time sparse against dense training steps in one process and print the ratios.
@@ -49,6 +55,9 @@ fn main() -> ExitCode {
         Command::Bench(args) => cmd::bench::run(args),
         Command::Train(args) => cmd::train::run(args),
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Eval(args) => cmd::eval::run(args),
+        Command::Infer(args) => cmd::infer::run(args),
+        Command::Sweep(args) => cmd::sweep::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -73,7 +73,8 @@ pub fn line_chart(path: &Path, title: &str, x_label: &str, y_label: &str, series
     let colours = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44), RGBColor(148, 103, 189)];
     for (s, colour) in series.iter().zip(colours.iter().cycle()) {
         let colour = *colour;
-        let drawn = chart.draw_series(LineSeries::new(s.points.clone(), colour.stroke_width(2))).map_err(|e| err(&e))?;
+        let drawn =
+            chart.draw_series(LineSeries::new(s.points.clone(), colour.stroke_width(2))).map_err(|e| err(&e))?;
         if text {
             drawn.label(s.name.clone()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour));
         }

@@ -51,7 +51,9 @@ impl Bundle {
         let bad = |reason: String| Error::Checkpoint { path: path.to_path_buf(), reason };
         let mut take = |key: &str| {
             extra.remove(key).ok_or_else(|| {
-                bad(format!("metadata has no '{key}' (a bare model from `deltarnn init` cannot featurise audio; train one)"))
+                bad(format!(
+                    "metadata has no '{key}' (a bare model from `deltarnn init` cannot featurise audio; train one)"
+                ))
             })
         };
         let (features, normalizer, labels) = (take(FEATURES)?, take(NORMALIZER)?, take(LABELS)?);

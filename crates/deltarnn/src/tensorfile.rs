@@ -92,7 +92,45 @@ pub fn to_bytes(tensors: &[NamedTensor], metadata: Option<HashMap<String, String
             Ok((n.clone(), view))
         })
         .collect::<Result<_>>()?;
-    safetensors::serialize(views, &metadata).map_err(|e| Error::Invalid(format!("serialising tensors: {e}")))
+    let bytes =
+        safetensors::serialize(views, &metadata).map_err(|e| Error::Invalid(format!("serialising tensors: {e}")))?;
+    Ok(canonical(bytes))
+}
+
+/// Rewrites the JSON header with its keys sorted (safetensors writes the metadata map in hash
+/// order, which differs between processes), so equal contents give equal bytes.
+fn canonical(bytes: Vec<u8>) -> Vec<u8> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8-byte length")) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).expect("safetensors wrote valid JSON");
+    // serde_json's map is ordered by key, so this serialisation is canonical.
+    let mut text = serde_json::to_vec(&header).expect("serialisable");
+    while text.len() % 8 != 0 {
+        text.push(b' '); // safetensors pads the header to 8 bytes with spaces
+    }
+    let mut out = Vec::with_capacity(8 + text.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&bytes[8 + n..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_contents_give_equal_bytes() {
+        let tensors = vec![("a".to_string(), vec![2], vec![1.0f32, 2.0]), ("b".to_string(), vec![1], vec![3.0])];
+        let meta: HashMap<String, String> = (0..20).map(|i| (format!("k{i}"), i.to_string())).collect();
+        let first = to_bytes(&tensors, Some(meta.clone())).unwrap();
+        for _ in 0..5 {
+            // A fresh HashMap iterates in a different order.
+            let again: HashMap<String, String> = meta.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            assert_eq!(to_bytes(&tensors, Some(again)).unwrap(), first);
+        }
+        let st = SafeTensors::deserialize(&first).unwrap();
+        assert_eq!(st.tensor("a").unwrap().data().len(), 8);
+    }
 }
 
 /// Writes f32 tensors (and optional metadata) to `path` atomically.
@@ -107,5 +145,5 @@ pub fn write_i64(path: &Path, name: &str, shape: &[usize], values: &[i64]) -> Re
         .map_err(|e| Error::Invalid(format!("tensor '{name}': {e}")))?;
     let out = safetensors::serialize([(name.to_string(), view)], &None)
         .map_err(|e| Error::Invalid(format!("serialising tensors: {e}")))?;
-    write_atomic(path, &out)
+    write_atomic(path, &canonical(out))
 }

@@ -22,8 +22,11 @@ pub struct Args {
     /// Where the two runs and the summary go.
     #[arg(long, default_value = "runs/demo")]
     out: PathBuf,
+    /// Speakers of the synthesized corpus (93 utterances each, split 70/15/15 by speaker).
+    #[arg(long, default_value_t = 60)]
+    speakers: usize,
     /// Epochs per model.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 30)]
     epochs: usize,
     /// Sequences per update.
     #[arg(long, default_value_t = 16)]
@@ -34,6 +37,9 @@ pub struct Args {
     /// theta_x = theta_h of the Delta model.
     #[arg(long, default_value_t = 0.1)]
     theta: f64,
+    /// L1 penalty beta * sum |delta_h| of the Delta model (the authors' sparsity regulariser).
+    #[arg(long, default_value_t = 1e-5)]
+    l1_beta: f64,
     /// Worker threads [default: all cores].
     #[arg(long)]
     threads: Option<usize>,
@@ -51,17 +57,21 @@ pub fn run(args: Args) -> Result<()> {
     let has_corpus = args.corpus.join("data").join("train_data.csv").exists();
     if !has_corpus {
         eprintln!("synthesizing the default corpus into {} (espeak-ng)", args.corpus.display());
-        let options = SynthOptions { seed: args.seed, ..SynthOptions::default() };
+        let options = SynthOptions { seed: args.seed, n_speakers: args.speakers, ..SynthOptions::default() };
         let mut bars = Bars::default();
         let summary = synthesize(&args.corpus, &options, |p| bars.update(p))
             .with_context(|| format!("synthesizing a corpus into {}", args.corpus.display()))?;
         bars.finish();
         let [train, valid, test] = summary.n_utterances;
-        eprintln!("corpus: {train} train / {valid} valid / {test} test utterances, {:.1} min of audio", summary.total_seconds / 60.0);
+        eprintln!(
+            "corpus: {train} train / {valid} valid / {test} test utterances, {:.1} min of audio",
+            summary.total_seconds / 60.0
+        );
     } else {
         eprintln!("using the corpus in {}", args.corpus.display());
     }
-    let data_args = DataArgs { cache_dir: None, stop_on_bad_file: false, max_utterance_seconds: 30.0, max_file_bytes: 64 << 20 };
+    let data_args =
+        DataArgs { cache_dir: None, stop_on_bad_file: false, max_utterance_seconds: 30.0, max_file_bytes: 64 << 20 };
     let dataset = dataset::load(&args.corpus, &data_args, None, false)?;
     eprintln!(
         "features: {} classes, {} train / {} valid / {} test utterances",
@@ -83,10 +93,10 @@ pub fn run(args: Args) -> Result<()> {
         seed: args.seed,
         dense,
         pretrain_dense_epochs: 0,
-        l1_beta: 0.0,
+        l1_beta: if dense { 0.0 } else { args.l1_beta },
         readout: ReadoutArg::LastNonSilence,
     };
-    eprintln!("training the Delta LSTM (theta {}) with sparse BPTT", args.theta);
+    eprintln!("training the Delta LSTM (theta {}, L1 beta {}) with sparse BPTT", args.theta, args.l1_beta);
     let delta = train_run(&dataset, &args.out.join("delta"), &model, training(false).config(&model), false, false)?;
     eprintln!("training the same LSTM with dense BPTT");
     let dense = train_run(&dataset, &args.out.join("dense"), &model, training(true).config(&model), false, false)?;
@@ -108,7 +118,12 @@ pub fn run(args: Args) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&comparison)?);
     } else {
         println!("{table}");
-        println!("runs, reports and plots: {}/delta and {}/dense; demo took {:.0} s", args.out.display(), args.out.display(), start.elapsed().as_secs_f64());
+        println!(
+            "runs, reports and plots: {}/delta and {}/dense; demo took {:.0} s",
+            args.out.display(),
+            args.out.display(),
+            start.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }
@@ -121,11 +136,18 @@ fn table(delta: &serde_json::Value, dense: &serde_json::Value, speedup: f64) -> 
     let mut rows: Vec<(String, String, String)> = vec![
         ("test accuracy".into(), pct(delta, &["test_accuracy"]), pct(dense, &["test_accuracy"])),
         ("validation accuracy".into(), pct(delta, &["valid_accuracy"]), pct(dense, &["valid_accuracy"])),
-        ("sparsity delta_x / delta_h".into(),
-            format!("{} / {}", pct(delta, &["sparsity", "delta_x"]), pct(delta, &["sparsity", "delta_h"])), "0% / 0%".into()),
+        (
+            "sparsity delta_x / delta_h".into(),
+            format!("{} / {}", pct(delta, &["sparsity", "delta_x"]), pct(delta, &["sparsity", "delta_h"])),
+            "0% / 0%".into(),
+        ),
         ("training matrix ops (GOP)".into(), gops(delta, &["ops", "actual"]), gops(dense, &["ops", "actual"])),
         ("matrix-op reduction".into(), pct(delta, &["ops", "reduction"]), "0%".into()),
-        ("training wall-clock".into(), format!("{:.1} s", f(delta, &["train_seconds"])), format!("{:.1} s", f(dense, &["train_seconds"]))),
+        (
+            "training wall-clock".into(),
+            format!("{:.1} s", f(delta, &["train_seconds"])),
+            format!("{:.1} s", f(dense, &["train_seconds"])),
+        ),
         ("epochs".into(), delta["epochs"].to_string(), dense["epochs"].to_string()),
         ("parameters".into(), delta["params"].to_string(), dense["params"].to_string()),
     ];

@@ -186,7 +186,11 @@ pub fn train_run(
     let (mut model, mut state) = if resume && run.has_state() {
         let (model, state, saved) = run.load_state().with_context(|| format!("resuming from {}", out.display()))?;
         if model.config != model_config {
-            bail!("{}: the saved run has a different model ({:?}); resume with the same flags", out.display(), model.config);
+            bail!(
+                "{}: the saved run has a different model ({:?}); resume with the same flags",
+                out.display(),
+                model.config
+            );
         }
         let (epochs, threads) = (config.epochs, config.threads);
         config = TrainConfig { epochs, threads, ..saved };

@@ -203,7 +203,15 @@ pub fn fit<U: Utterance>(
                         let (mut loss_sum, mut hits, mut cost) = (0.0, 0, CostReport::default());
                         for &i in group.iter() {
                             let u = &train[i];
-                            let loss = model_ref.loss_and_gradient(g, tape, u.frames(), u.frame_labels(), mode, scale, config.l1_beta);
+                            let loss = model_ref.loss_and_gradient(
+                                g,
+                                tape,
+                                u.frames(),
+                                u.frame_labels(),
+                                mode,
+                                scale,
+                                config.l1_beta,
+                            );
                             let decision = utterance_decision(&tape.logits, model_ref.config.n_classes, config.readout);
                             loss_sum += loss.cross_entropy_sum + loss.l1_penalty / scale;
                             hits += usize::from(decision == u.label());

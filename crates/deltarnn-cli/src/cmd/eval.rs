@@ -1,0 +1,103 @@
+//! `deltarnn eval`: accuracy, loss, sparsity and ops of a trained model on a dataset split.
+
+use super::dataset::{self, DataArgs, FrontEnd};
+use super::train::{default_threads, ReadoutArg};
+use anyhow::{bail, Context, Result};
+use deltarnn::bundle::Bundle;
+use deltarnn::nn::Mode;
+use deltarnn::train::evaluate;
+use deltarnn::Thresholds;
+use std::path::PathBuf;
+
+/// Evaluate a trained model (its own feature configuration, normalisation and labels are used).
+#[derive(clap::Args)]
+pub struct Args {
+    /// Trained model (RUN/model.safetensors).
+    #[arg(long)]
+    model: PathBuf,
+    /// Dataset folder.
+    #[arg(long)]
+    data: PathBuf,
+    /// Split to score: train, valid or test (test falls back to valid when the dataset has none).
+    #[arg(long, default_value = "test")]
+    split: String,
+    /// Input threshold theta_x (default: the model's).
+    #[arg(long)]
+    theta_x: Option<f64>,
+    /// Hidden threshold theta_h (default: the model's).
+    #[arg(long)]
+    theta_h: Option<f64>,
+    /// Evaluate as a standard (dense) network.
+    #[arg(long)]
+    dense: bool,
+    /// Utterance readout.
+    #[arg(long, default_value = "last-non-silence")]
+    readout: ReadoutArg,
+    /// Worker threads [default: all cores].
+    #[arg(long)]
+    threads: Option<usize>,
+    #[command(flatten)]
+    dataset: DataArgs,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `deltarnn eval`.
+pub fn run(args: Args) -> Result<()> {
+    let bundle = Bundle::load(&args.model).with_context(|| format!("loading model {}", args.model.display()))?;
+    let front_end =
+        FrontEnd { feature_config: &bundle.feature_config, normalizer: &bundle.normalizer, labels: &bundle.labels };
+    let dataset = dataset::load(&args.data, &args.dataset, Some(front_end), false)?;
+    let (name, examples) = match args.split.as_str() {
+        "train" => ("train", &dataset.train.examples),
+        "valid" => ("valid", &dataset.valid.examples),
+        "test" if dataset.test.examples.is_empty() => ("valid (no test split)", &dataset.valid.examples),
+        "test" => ("test", &dataset.test.examples),
+        other => bail!("unknown split '{other}' (expected train, valid or test)"),
+    };
+    if examples.is_empty() {
+        bail!("{}: the {name} split is empty", args.data.display());
+    }
+    let thresholds = Thresholds {
+        input: args.theta_x.unwrap_or(bundle.model.config.thresholds.input),
+        hidden: args.theta_h.unwrap_or(bundle.model.config.thresholds.hidden),
+    };
+    for (flag, v) in [("--theta-x", thresholds.input), ("--theta-h", thresholds.hidden)] {
+        if !(v.is_finite() && v >= 0.0) {
+            bail!("{flag} must be a finite number >= 0, got {v}");
+        }
+    }
+    let mode = if args.dense { Mode::Dense } else { Mode::Delta(thresholds) };
+    let threads = args.threads.unwrap_or_else(default_threads);
+    let result = evaluate(&bundle.model, examples, mode, args.readout.into(), threads)?;
+    let total = result.cost.total();
+    let json = serde_json::json!({
+        "split": name,
+        "utterances": result.utterances,
+        "accuracy": result.accuracy,
+        "loss": result.loss,
+        "mode": if args.dense { "dense" } else { "delta" },
+        "thresholds": if args.dense { None } else { Some(thresholds) },
+        "sparsity": result.cost.sparsity(),
+        "inference_ops": {
+            "dense": total.forward_mxv.dense_ops(),
+            "actual": total.forward_mxv.actual_ops(),
+            "reduction": total.forward_mxv.reduction(),
+        },
+        "cost": result.cost.to_json(),
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        println!(
+            "{name}: {} utterances, accuracy {:.2}%, loss {:.4}, sparsity {:.1}%, inference matrix ops -{:.1}%",
+            result.utterances,
+            100.0 * result.accuracy,
+            result.loss,
+            100.0 * result.cost.sparsity().overall,
+            100.0 * total.forward_mxv.reduction()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! `deltarnn infer`: classify WAV files with a trained model, optionally frame by frame.
+
+use super::train::ReadoutArg;
+use anyhow::{bail, Context, Result};
+use deltarnn::audio::{featurize_file, Limits, LogMel};
+use deltarnn::bundle::Bundle;
+use deltarnn::nn::loss::{argmax, utterance_decision, Readout};
+use deltarnn::nn::{Mode, SequenceTape};
+use deltarnn::Thresholds;
+use std::path::PathBuf;
+
+/// Classify recordings: the class and its confidence per file. `--stream` feeds the frames one at
+/// a time through stateful Delta inference, as a device would, and prints the running decision.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Trained model (RUN/model.safetensors).
+    #[arg(long)]
+    model: PathBuf,
+    /// WAV files to classify.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Frame-by-frame streaming inference with per-frame output.
+    #[arg(long)]
+    stream: bool,
+    /// Input threshold theta_x (default: the model's).
+    #[arg(long)]
+    theta_x: Option<f64>,
+    /// Hidden threshold theta_h (default: the model's).
+    #[arg(long)]
+    theta_h: Option<f64>,
+    /// Utterance readout.
+    #[arg(long, default_value = "last-non-silence")]
+    readout: ReadoutArg,
+    /// Longest utterance accepted, seconds.
+    #[arg(long, default_value_t = 30.0)]
+    max_utterance_seconds: f64,
+    /// Print one JSON object per line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Softmax of one frame's logits.
+fn softmax(z: &[f32]) -> Vec<f64> {
+    let max = z.iter().cloned().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let e: Vec<f64> = z.iter().map(|&v| (v as f64 - max).exp()).collect();
+    let sum: f64 = e.iter().sum();
+    e.into_iter().map(|v| v / sum).collect()
+}
+
+/// Runs `deltarnn infer`.
+pub fn run(args: Args) -> Result<()> {
+    let bundle = Bundle::load(&args.model).with_context(|| format!("loading model {}", args.model.display()))?;
+    let thresholds = Thresholds {
+        input: args.theta_x.unwrap_or(bundle.model.config.thresholds.input),
+        hidden: args.theta_h.unwrap_or(bundle.model.config.thresholds.hidden),
+    };
+    for (flag, v) in [("--theta-x", thresholds.input), ("--theta-h", thresholds.hidden)] {
+        if !(v.is_finite() && v >= 0.0) {
+            bail!("{flag} must be a finite number >= 0, got {v}");
+        }
+    }
+    let mel = LogMel::new(&bundle.feature_config).context("the model's feature configuration")?;
+    let limits = Limits { max_utterance_seconds: args.max_utterance_seconds, ..Limits::default() };
+    let (model, names) = (&bundle.model, &bundle.labels.names);
+    let classes = model.config.n_classes;
+    let readout: Readout = args.readout.into();
+    for path in &args.files {
+        let features = featurize_file(path, &mel, &limits).with_context(|| format!("reading {}", path.display()))?;
+        let mut frames = features.data;
+        bundle.normalizer.apply(&mut frames);
+        let n_features = model.config.n_features;
+        if args.stream {
+            let mut state = model.new_stream();
+            let mut decision = 0usize;
+            for (t, frame) in frames.chunks_exact(n_features).enumerate() {
+                let (fired_x, fired_h) = model.stream_step(&mut state, frame, thresholds);
+                let frame_class = argmax(&state.logits);
+                if frame_class != 0 {
+                    decision = frame_class;
+                }
+                let width = n_features
+                    + (model.config.n_layers - 1) * model.config.n_hidden
+                    + model.config.n_layers * model.config.n_hidden;
+                let fired = (fired_x + fired_h) as f64 / width as f64;
+                if args.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"file": path, "frame": t, "frame_class": names[frame_class], "decision": names[decision], "fired_fraction": fired})
+                    );
+                } else {
+                    println!(
+                        "{}\t{t}\t{}\t{}\tfired {:.1}%",
+                        path.display(),
+                        names[frame_class],
+                        names[decision],
+                        100.0 * fired
+                    );
+                }
+            }
+            continue;
+        }
+        let mut tape = SequenceTape::default();
+        model.forward(&frames, Mode::Delta(thresholds), &mut tape);
+        let class = utterance_decision(&tape.logits, classes, readout);
+        // Confidence: the class's probability on the last frame that voted for it, or its mean
+        // probability over frames for the mean readout.
+        let per_frame: Vec<Vec<f64>> = tape.logits.chunks_exact(classes).map(softmax).collect();
+        let confidence = match readout {
+            Readout::LastNonSilence => {
+                per_frame.iter().rev().find(|p| argmax(p) == class).map(|p| p[class]).unwrap_or(0.0)
+            }
+            Readout::MeanOverFrames => per_frame.iter().map(|p| p[class]).sum::<f64>() / per_frame.len() as f64,
+        };
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({"file": path, "class": names[class], "class_index": class, "confidence": confidence, "frames": tape.steps})
+            );
+        } else {
+            println!("{}\t{}\t{:.3}", path.display(), names[class], confidence);
+        }
+    }
+    Ok(())
+}
