@@ -114,6 +114,21 @@ fn canonical(bytes: Vec<u8>) -> Vec<u8> {
     out
 }
 
+/// Writes f32 tensors (and optional metadata) to `path` atomically.
+pub fn write(path: &Path, tensors: &[NamedTensor], metadata: Option<HashMap<String, String>>) -> Result<()> {
+    write_atomic(path, &to_bytes(tensors, metadata)?)
+}
+
+/// Writes one I64 tensor (e.g. frame labels `y`) to `path` atomically.
+pub fn write_i64(path: &Path, name: &str, shape: &[usize], values: &[i64]) -> Result<()> {
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let view = TensorView::new(Dtype::I64, shape.to_vec(), &bytes)
+        .map_err(|e| Error::Invalid(format!("tensor '{name}': {e}")))?;
+    let out = safetensors::serialize([(name.to_string(), view)], &None)
+        .map_err(|e| Error::Invalid(format!("serialising tensors: {e}")))?;
+    write_atomic(path, &canonical(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,19 +146,4 @@ mod tests {
         let st = SafeTensors::deserialize(&first).unwrap();
         assert_eq!(st.tensor("a").unwrap().data().len(), 8);
     }
-}
-
-/// Writes f32 tensors (and optional metadata) to `path` atomically.
-pub fn write(path: &Path, tensors: &[NamedTensor], metadata: Option<HashMap<String, String>>) -> Result<()> {
-    write_atomic(path, &to_bytes(tensors, metadata)?)
-}
-
-/// Writes one I64 tensor (e.g. frame labels `y`) to `path` atomically.
-pub fn write_i64(path: &Path, name: &str, shape: &[usize], values: &[i64]) -> Result<()> {
-    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let view = TensorView::new(Dtype::I64, shape.to_vec(), &bytes)
-        .map_err(|e| Error::Invalid(format!("tensor '{name}': {e}")))?;
-    let out = safetensors::serialize([(name.to_string(), view)], &None)
-        .map_err(|e| Error::Invalid(format!("serialising tensors: {e}")))?;
-    write_atomic(path, &canonical(out))
 }
