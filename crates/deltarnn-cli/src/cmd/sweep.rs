@@ -63,9 +63,12 @@ pub fn run(args: Args) -> Result<()> {
             };
             eprintln!("sweep: training {name}");
             let m = train_run(&dataset, &args.out.join(&name), &model, training.config(&model), false, false)?;
+            // Runs stop early at different epochs, so compare time per epoch.
+            let epochs = m["epochs"].as_f64().unwrap_or(f64::NAN);
             let seconds = m["train_seconds"].as_f64().unwrap_or(f64::NAN);
+            let epoch_seconds = seconds / epochs;
             if theta.is_none() {
-                dense_seconds = seconds;
+                dense_seconds = epoch_seconds;
             }
             rows.push(serde_json::json!({
                 "cell": cell,
@@ -76,37 +79,41 @@ pub fn run(args: Args) -> Result<()> {
                 "sparsity": m["sparsity"]["overall"],
                 "op_reduction": m["ops"]["reduction"],
                 "train_seconds": seconds,
-                "speedup_vs_dense": dense_seconds / seconds,
+                "epoch_seconds": epoch_seconds,
+                "speedup_vs_dense": dense_seconds / epoch_seconds,
                 "epochs": m["epochs"],
             }));
         }
     }
     let f = |r: &serde_json::Value, k: &str| r[k].as_f64().unwrap_or(f64::NAN);
     let mut md = String::from(
-        "| cell | theta | test acc | valid acc | sparsity | op reduction | train s | speedup vs dense |\n|---|---|---|---|---|---|---|---|\n",
+        "| cell | theta | test acc | valid acc | sparsity | op reduction | epochs | s per epoch | speedup per epoch vs dense |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     let mut csv =
         String::from("cell,theta,test_accuracy,valid_accuracy,sparsity,op_reduction,train_seconds,speedup_vs_dense\n");
     for r in &rows {
         let theta = r["theta"].as_f64().map(|t| t.to_string()).unwrap_or_else(|| "dense".into());
         md.push_str(&format!(
-            "| {} | {theta} | {:.1}% | {:.1}% | {:.1}% | {:.1}% | {:.1} | {:.2}x |\n",
+            "| {} | {theta} | {:.1}% | {:.1}% | {:.1}% | {:.1}% | {} | {:.3} | {:.2}x |\n",
             r["cell"].as_str().unwrap_or("?"),
             100.0 * f(r, "test_accuracy"),
             100.0 * f(r, "valid_accuracy"),
             100.0 * f(r, "sparsity"),
             100.0 * f(r, "op_reduction"),
-            f(r, "train_seconds"),
+            r["epochs"],
+            f(r, "epoch_seconds"),
             f(r, "speedup_vs_dense")
         ));
         csv.push_str(&format!(
-            "{},{theta},{},{},{},{},{},{}\n",
+            "{},{theta},{},{},{},{},{},{},{},{}\n",
             r["cell"].as_str().unwrap_or("?"),
             f(r, "test_accuracy"),
             f(r, "valid_accuracy"),
             f(r, "sparsity"),
             f(r, "op_reduction"),
+            r["epochs"],
             f(r, "train_seconds"),
+            f(r, "epoch_seconds"),
             f(r, "speedup_vs_dense")
         ));
     }
