@@ -1,12 +1,12 @@
 //! `deltarnn eval`: accuracy, loss, sparsity and ops of a trained model on a dataset split.
 
+use super::common::thresholds;
 use super::dataset::{self, DataArgs, FrontEnd};
 use super::train::{default_threads, ReadoutArg};
 use anyhow::{bail, Context, Result};
 use deltarnn::bundle::Bundle;
 use deltarnn::nn::Mode;
 use deltarnn::train::evaluate;
-use deltarnn::Thresholds;
 use std::path::PathBuf;
 
 /// Evaluate a trained model (its own feature configuration, normalisation and labels are used).
@@ -59,15 +59,7 @@ pub fn run(args: Args) -> Result<()> {
     if examples.is_empty() {
         bail!("{}: the {name} split is empty", args.data.display());
     }
-    let thresholds = Thresholds {
-        input: args.theta_x.unwrap_or(bundle.model.config.thresholds.input),
-        hidden: args.theta_h.unwrap_or(bundle.model.config.thresholds.hidden),
-    };
-    for (flag, v) in [("--theta-x", thresholds.input), ("--theta-h", thresholds.hidden)] {
-        if !(v.is_finite() && v >= 0.0) {
-            bail!("{flag} must be a finite number >= 0, got {v}");
-        }
-    }
+    let thresholds = thresholds(&bundle.model, args.theta_x, args.theta_h)?;
     let mode = if args.dense { Mode::Dense } else { Mode::Delta(thresholds) };
     let threads = args.threads.unwrap_or_else(default_threads);
     let result = evaluate(&bundle.model, examples, mode, args.readout.into(), threads)?;

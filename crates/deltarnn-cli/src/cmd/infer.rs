@@ -1,12 +1,12 @@
 //! `deltarnn infer`: classify WAV files with a trained model, optionally frame by frame.
 
+use super::common::thresholds;
 use super::train::ReadoutArg;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use deltarnn::audio::{featurize_file, Limits, LogMel};
 use deltarnn::bundle::Bundle;
 use deltarnn::nn::loss::{argmax, utterance_decision, Readout};
 use deltarnn::nn::{Mode, SequenceTape};
-use deltarnn::Thresholds;
 use std::path::PathBuf;
 
 /// Classify recordings: the class and its confidence per file. `--stream` feeds the frames one at
@@ -50,15 +50,7 @@ fn softmax(z: &[f32]) -> Vec<f64> {
 /// Runs `deltarnn infer`.
 pub fn run(args: Args) -> Result<()> {
     let bundle = Bundle::load(&args.model).with_context(|| format!("loading model {}", args.model.display()))?;
-    let thresholds = Thresholds {
-        input: args.theta_x.unwrap_or(bundle.model.config.thresholds.input),
-        hidden: args.theta_h.unwrap_or(bundle.model.config.thresholds.hidden),
-    };
-    for (flag, v) in [("--theta-x", thresholds.input), ("--theta-h", thresholds.hidden)] {
-        if !(v.is_finite() && v >= 0.0) {
-            bail!("{flag} must be a finite number >= 0, got {v}");
-        }
-    }
+    let thresholds = thresholds(&bundle.model, args.theta_x, args.theta_h)?;
     let mel = LogMel::new(&bundle.feature_config).context("the model's feature configuration")?;
     let limits = Limits { max_utterance_seconds: args.max_utterance_seconds, ..Limits::default() };
     let (model, names) = (&bundle.model, &bundle.labels.names);
