@@ -1,6 +1,6 @@
 //! `deltarnn grad`: the loss and every parameter gradient for one labelled sequence.
 
-use super::common::{load_model, read_input, thresholds};
+use super::common::SequenceArgs;
 use super::forward::report;
 use anyhow::{bail, Context, Result};
 use deltarnn::checkpoint::to_named_tensors;
@@ -15,39 +15,19 @@ use std::path::PathBuf;
 /// `loss` and the gradient of every parameter under the parameter's own (PyTorch) name.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Model checkpoint (safetensors).
-    #[arg(long)]
-    model: PathBuf,
-    /// Input file (safetensors with tensor `x`, shape (frames, features)).
-    #[arg(long)]
-    input: PathBuf,
+    #[command(flatten)]
+    sequence: SequenceArgs,
     /// Labels file (safetensors with tensor `y`, I64 or I32, shape (frames); negative = ignored).
     #[arg(long)]
     labels: PathBuf,
-    /// Input threshold theta_x (default: the model's).
-    #[arg(long)]
-    theta_x: Option<f64>,
-    /// Hidden threshold theta_h (default: the model's).
-    #[arg(long)]
-    theta_h: Option<f64>,
     /// L1 penalty beta * sum |delta_h| added to the loss (delta mode only).
     #[arg(long, default_value_t = 0.0)]
     l1_beta: f64,
-    /// Ordinary BPTT of the standard (dense) LSTM/GRU instead of the sparse Delta backward.
-    #[arg(long)]
-    dense: bool,
-    /// Compute in f64 instead of f32 (outputs are still written as F32).
-    #[arg(long)]
-    f64: bool,
-    /// Where to write the loss and gradients.
-    #[arg(long)]
-    out: PathBuf,
 }
 
 /// Runs `deltarnn grad`.
 pub fn run(args: Args) -> Result<()> {
-    let model = load_model(&args.model)?;
-    let (steps, x) = read_input(&args.input, model.config.n_features)?;
+    let (model, steps, x, mode) = args.sequence.load()?;
     let (shape, labels) =
         tensorfile::read_int(&args.labels, "y").with_context(|| format!("reading labels {}", args.labels.display()))?;
     if shape != [steps] {
@@ -66,14 +46,13 @@ pub fn run(args: Args) -> Result<()> {
     if !(args.l1_beta.is_finite() && args.l1_beta >= 0.0) {
         bail!("--l1-beta must be a finite number >= 0, got {}", args.l1_beta);
     }
-    let mode = if args.dense { Mode::Dense } else { Mode::Delta(thresholds(&model, args.theta_x, args.theta_h)?) };
-    let (loss, tensors, cost) = if args.f64 {
+    let (loss, tensors, cost) = if args.sequence.f64 {
         gradients::<f64>(&model, &x, &labels, mode, args.l1_beta)
     } else {
         gradients::<f32>(&model, &x, &labels, mode, args.l1_beta)
     };
-    tensorfile::write(&args.out, &tensors, None)
-        .with_context(|| format!("writing gradients {}", args.out.display()))?;
+    let out = &args.sequence.out;
+    tensorfile::write(out, &tensors, None).with_context(|| format!("writing gradients {}", out.display()))?;
     let mut line = report(steps, mode, &cost);
     line["loss"] = serde_json::json!(loss);
     println!("{line}");
