@@ -42,6 +42,8 @@ enum Command {
     Train(cmd::train::Args),
     /// Time sparse against dense training steps in one process and print the ratios.
     Bench(cmd::bench::Args),
+    /// Simulate a layer's training step on the cycle-level accelerator model, dense against sparse.
+    Simulate(cmd::simulate::Args),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => cmd::eval::run(args),
         Command::Infer(args) => cmd::infer::run(args),
         Command::Sweep(args) => cmd::sweep::run(args),
+        Command::Simulate(args) => cmd::simulate::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -42,6 +42,7 @@ pub mod files;
 pub mod kernels;
 pub mod nn;
 pub mod rng;
+pub mod sim;
 pub mod synth;
 pub mod synthetic;
 pub mod tensorfile;

@@ -12,6 +12,7 @@ pub mod grad;
 pub mod infer;
 pub mod init;
 pub mod report;
+pub mod simulate;
 pub mod sweep;
 pub mod synth;
 pub mod train;

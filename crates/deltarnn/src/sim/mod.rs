@@ -1,0 +1,235 @@
+//! A cycle-level model of a temporally sparse training accelerator (spec section 4, the authors'
+//! RENETA design): N processing elements (PEs), weights column-grouped in DRAM so one fired index
+//! fetches one column, per-step fired index/value lists with a descriptor per step, a pipeline of
+//! `pipeline_depth` stages, and the instructions MxV, MTxV and VxV, dense and sparse.
+//!
+//! [`program::compile`] turns a layer's [`ActivityTrace`] into the instruction stream of one
+//! training step (forward MxV per step, then backward MTxV and VxV per step in reverse time);
+//! [`machine::run`] counts its cycles, MACs and DRAM bytes; [`simulate_layer`] runs the same
+//! trace dense and sparse.
+//!
+//! # The cycle model
+//!
+//! Rows R = gates x H (4H LSTM, 3H GRU), P PEs, each PE owns ceil(R / P) rows and does one MAC a
+//! cycle. A column of MxV or VxV takes ceil(R / P) cycles (each PE updates its rows); a column of
+//! MTxV also takes ceil(R / P) cycles of partial dot products, then the partial sums flow through
+//! an adder chain of P - 1 adders, which is pipelined across columns and so costs P - 1 cycles once
+//! per instruction. A column streams its DRAM bytes while it computes: (R + 1) words for MxV and
+//! MTxV (the weight column and the delta value), (2R + 1) words for VxV (the gradient column read
+//! and written back), plus a 2-byte index when sparse; when those bytes take longer than the
+//! compute at `dram_bytes_per_cycle`, the column stalls for the difference. Once per instruction:
+//! pipeline fill and drain (`pipeline_depth`), and the R-word vector MxV writes (M_t to the tape)
+//! or MTxV reads (G_t). Once per step and pass: a 16-byte descriptor fetch, paying the DRAM latency.
+//!
+//! # Dense cycles in closed form
+//!
+//! With W = word bytes, B = DRAM bytes per cycle, L = DRAM latency, d = pipeline depth, N = F + H,
+//! T steps:
+//!
+//! ```text
+//! C_mxv = C_mtxv = max(ceil(R/P), ceil((R+1) W / B))
+//! C_vxv          = max(ceil(R/P), ceil((2R+1) W / B))
+//! D              = L + ceil(16 / B)              (descriptor fetch)
+//! V              = ceil(R W / B)                 (MxV result / MTxV G_t vector)
+//! dense cycles   = T (2D + N (C_mxv + C_mtxv + C_vxv) + 3d + (P - 1) + 2V)
+//! ```
+//!
+//! Sparse cycles replace N by the fired columns n_t of each step (plus the 2 index bytes in each
+//! column), and a step with no fired column costs only its two descriptors. So with ample
+//! bandwidth the speedup tends to 1 / (1 - s) as the per-column work dominates.
+//!
+//! Not modelled: SRAM bank conflicts, arithmetic (no values are computed), elementwise gate work,
+//! the head, and overlap between instructions (they run back to back).
+//!
+//! **Invariant:** simulated MACs equal [`LayerCost::from_trace`] on the same trace, per op class.
+//!
+//! [`LayerCost::from_trace`]: crate::cost::LayerCost::from_trace
+
+pub mod config;
+pub mod machine;
+pub mod program;
+pub mod report;
+
+pub use config::SimConfig;
+pub use program::{compile, generate_trace, Instruction, OpClass, Program};
+pub use report::{ClassStats, Comparison, SimReport};
+
+use crate::delta::ActivityTrace;
+use crate::kernels::Real;
+use crate::nn::CellKind;
+use crate::Result;
+
+/// Simulates one layer's training step on `trace`, dense and sparse.
+///
+/// Shapes: rows = `cell.gates() * trace.n_hidden`, columns = `trace.n_input + trace.n_hidden`,
+/// `trace.steps()` steps. Errors when the configuration is invalid or the layer is wider than
+/// `config.max_width`.
+pub fn simulate_layer<T: Real>(config: &SimConfig, cell: CellKind, trace: &ActivityTrace<T>) -> Result<Comparison> {
+    config.check_layer(trace.n_input, trace.n_hidden)?;
+    let dense = machine::run(config, &compile(cell, trace, true));
+    let sparse = machine::run(config, &compile(cell, trace, false));
+    Ok(Comparison { dense, sparse })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::LayerCost;
+    use crate::rng::Rng;
+    use crate::Error;
+
+    /// The closed form of the module docs, written independently of the machine.
+    fn dense_cycles_closed_form(c: &SimConfig, cell: CellKind, f: usize, h: usize, steps: usize) -> u64 {
+        let r = (cell.gates() * h) as u64;
+        let p = c.pes as u64;
+        let ceil = |bytes: u64| (bytes as f64 / c.dram_bytes_per_cycle).ceil() as u64;
+        let w = c.word_bytes;
+        let c_mxv = r.div_ceil(p).max(ceil((r + 1) * w));
+        let c_vxv = r.div_ceil(p).max(ceil((2 * r + 1) * w));
+        let d = c.dram_latency_cycles + ceil(16);
+        let v = ceil(r * w);
+        let n = (f + h) as u64;
+        steps as u64 * (2 * d + n * (2 * c_mxv + c_vxv) + 3 * c.pipeline_depth + (p - 1) + 2 * v)
+    }
+
+    #[test]
+    fn simulated_macs_equal_cost_model_macs_per_class() {
+        for (cell, f, h, s) in
+            [(CellKind::Lstm, 16, 64, 0.8), (CellKind::Gru, 40, 128, 0.5), (CellKind::Lstm, 7, 5, 0.3)]
+        {
+            let trace = generate_trace(f, h, 50, s, &mut Rng::seed(3));
+            let cost = LayerCost::from_trace(cell, &trace);
+            let sim = simulate_layer(&SimConfig::default(), cell, &trace).unwrap();
+            assert_eq!(sim.sparse.class(OpClass::Mxv).macs, cost.forward_mxv.actual_macs);
+            assert_eq!(sim.sparse.class(OpClass::Mtxv).macs, cost.backward_mxv.actual_macs);
+            assert_eq!(sim.sparse.class(OpClass::Vxv).macs, cost.weight_grad.actual_macs);
+            assert_eq!(sim.dense.class(OpClass::Mxv).macs, cost.forward_mxv.dense_macs);
+            assert_eq!(sim.dense.class(OpClass::Mtxv).macs, cost.backward_mxv.dense_macs);
+            assert_eq!(sim.dense.class(OpClass::Vxv).macs, cost.weight_grad.dense_macs);
+            assert_eq!(sim.sparse.total_macs(), cost.training().actual_macs);
+        }
+    }
+
+    #[test]
+    fn simulated_macs_equal_cost_model_on_a_real_encoder_trace() {
+        use crate::delta::encode;
+        use crate::synthetic::random_walk;
+        let (f, h, steps) = (12, 20, 40);
+        let x: Vec<f32> = random_walk(&mut Rng::seed(9), steps, f, 0.3);
+        let hs: Vec<f32> = random_walk(&mut Rng::seed(10), steps, h, 0.3);
+        let mut trace = ActivityTrace::with_capacity(f, h, steps);
+        let (mut x_ref, mut h_ref) = (vec![0.0f32; f], vec![0.0f32; h]);
+        for t in 0..steps {
+            encode(&mut trace.input, &x[t * f..(t + 1) * f], &mut x_ref, 0.25);
+            encode(&mut trace.hidden, &hs[t * h..(t + 1) * h], &mut h_ref, 0.25);
+        }
+        let cost = LayerCost::from_trace(CellKind::Lstm, &trace);
+        let sim = simulate_layer(&SimConfig::default(), CellKind::Lstm, &trace).unwrap();
+        assert_eq!(sim.sparse.total_macs(), cost.training().actual_macs);
+        assert_eq!(sim.dense.total_macs(), cost.training().dense_macs);
+    }
+
+    #[test]
+    fn dense_cycles_match_the_closed_form() {
+        let narrow_dram = SimConfig { dram_bytes_per_cycle: 3.0, dram_latency_cycles: 40, ..SimConfig::default() };
+        let configs = [
+            SimConfig::default(),
+            SimConfig { pes: 64, ..SimConfig::default() },
+            SimConfig { pes: 5, pipeline_depth: 3, ..SimConfig::default() },
+            narrow_dram,
+        ];
+        let shapes = [
+            (CellKind::Lstm, 256, 256, 8),
+            (CellKind::Lstm, 16, 64, 20),
+            (CellKind::Gru, 40, 128, 11),
+            (CellKind::Gru, 3, 7, 5),
+        ];
+        for config in &configs {
+            for &(cell, f, h, steps) in &shapes {
+                let trace = generate_trace(f, h, steps, 0.9, &mut Rng::seed(1));
+                let sim = simulate_layer(config, cell, &trace).unwrap();
+                assert_eq!(
+                    sim.dense.total_cycles(),
+                    dense_cycles_closed_form(config, cell, f, h, steps),
+                    "{config:?} {cell:?} {f} {h} {steps}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn sparse_speedup_is_within_ten_percent_of_ideal_with_ample_bandwidth() {
+        let config = SimConfig::default();
+        for s in [0.5, 0.8, 0.9] {
+            let trace = generate_trace(256, 256, 256, s, &mut Rng::seed(7));
+            let sim = simulate_layer(&config, CellKind::Lstm, &trace).unwrap();
+            let ideal = 1.0 / (1.0 - s);
+            let speedup = sim.speedup();
+            assert!((speedup / ideal - 1.0).abs() < 0.10, "s {s}: speedup {speedup} ideal {ideal}");
+            assert_eq!(sim.sparse.classes.iter().map(|c| c.stall_cycles).sum::<u64>(), 0);
+        }
+    }
+
+    #[test]
+    fn tiny_dram_bandwidth_makes_the_layer_dram_bound() {
+        // Weights stream from DRAM column by column, so skipping a column also skips its bytes:
+        // a starved DRAM slows dense and sparse alike, and the speedup follows the DRAM byte
+        // ratio (below the MAC ratio: index bytes and per-step vectors do not shrink).
+        let trace = generate_trace(256, 256, 64, 0.9, &mut Rng::seed(7));
+        let ample = simulate_layer(&SimConfig::default(), CellKind::Lstm, &trace).unwrap();
+        let tiny = SimConfig { dram_bytes_per_cycle: 1.0, ..SimConfig::default() };
+        let starved = simulate_layer(&tiny, CellKind::Lstm, &trace).unwrap();
+        let stalls: u64 = starved.sparse.classes.iter().map(|c| c.stall_cycles).sum();
+        assert!(stalls > starved.sparse.total_cycles() / 2, "DRAM should dominate: {stalls}");
+        assert!(starved.sparse.total_cycles() > 20 * ample.sparse.total_cycles());
+        assert!(starved.sparse.utilisation() < ample.sparse.utilisation() / 20.0);
+        let byte_ratio = starved.dense.total_dram_bytes() as f64 / starved.sparse.total_dram_bytes() as f64;
+        assert!((starved.speedup() / byte_ratio - 1.0).abs() < 0.03, "{} vs {byte_ratio}", starved.speedup());
+        assert!(starved.speedup() < starved.ideal_speedup());
+    }
+
+    #[test]
+    fn fixed_per_step_costs_lower_the_speedup_on_small_layers() {
+        // A long DRAM latency per descriptor, paid whatever fires, caps the speedup.
+        let trace = generate_trace(256, 256, 64, 0.9, &mut Rng::seed(7));
+        let slow = SimConfig { dram_latency_cycles: 20_000, ..SimConfig::default() };
+        let capped = simulate_layer(&slow, CellKind::Lstm, &trace).unwrap();
+        assert!(capped.speedup() < 0.6 * capped.ideal_speedup(), "{}", capped.speedup());
+        // A tiny layer: the pipeline fill, adder chain and vectors dominate its few columns.
+        let tiny_layer = generate_trace(4, 4, 64, 0.5, &mut Rng::seed(7));
+        let small = simulate_layer(&SimConfig::default(), CellKind::Lstm, &tiny_layer).unwrap();
+        assert!(small.speedup() < 1.2, "{}", small.speedup());
+    }
+
+    #[test]
+    fn bad_configs_and_layers_give_errors() {
+        let trace = generate_trace(8, 8, 4, 0.5, &mut Rng::seed(1));
+        let zero_pes = SimConfig { pes: 0, ..SimConfig::default() };
+        let err = simulate_layer(&zero_pes, CellKind::Lstm, &trace).unwrap_err();
+        assert!(matches!(&err, Error::Invalid(m) if m.contains("pes = 0")), "{err}");
+        let wide = generate_trace(300, 8, 2, 0.5, &mut Rng::seed(1));
+        let err = simulate_layer(&SimConfig::default(), CellKind::Lstm, &wide).unwrap_err();
+        assert!(err.to_string().contains("input width 300 exceeds"), "{err}");
+        let no_bandwidth = SimConfig { dram_bytes_per_cycle: 0.0, ..SimConfig::default() };
+        assert!(simulate_layer(&no_bandwidth, CellKind::Gru, &trace).is_err());
+    }
+
+    #[test]
+    fn generated_trace_fires_the_requested_fraction_every_step() {
+        let trace = generate_trace(100, 50, 10, 0.8, &mut Rng::seed(2));
+        for t in 0..10 {
+            assert_eq!(trace.input.step(t).0.len(), 20);
+            assert_eq!(trace.hidden.step(t).0.len(), 10);
+            assert!(trace.input.step(t).0.windows(2).all(|w| w[0] < w[1]));
+        }
+        assert_eq!(trace.input.nonzero(), trace.input.fired());
+    }
+
+    #[test]
+    fn an_empty_step_issues_only_its_descriptors() {
+        let trace = generate_trace(4, 4, 3, 1.0, &mut Rng::seed(2));
+        let program = compile(CellKind::Lstm, &trace, false);
+        assert_eq!(program.instructions.len(), 6);
+        assert!(program.instructions.iter().all(|i| matches!(i, Instruction::Descriptor { .. })));
+    }
+}
