@@ -3,9 +3,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use deltarnn::data::{load_dataset, BadFilePolicy, CacheStatus, LoadOptions};
+use deltarnn::data::{CacheStatus, LoadOptions};
 
-use crate::progress::Bars;
+use super::dataset::{load_with, DataArgs};
 
 /// Build or refresh the feature cache of a dataset (log-mel frames, one file per split).
 #[derive(clap::Args)]
@@ -13,21 +13,11 @@ pub struct Args {
     /// Dataset folder (layout detected automatically).
     #[arg(long)]
     data: PathBuf,
-    /// Cache folder [default: <DATA>/.deltarnn-cache].
-    #[arg(long)]
-    cache_dir: Option<PathBuf>,
     /// Feature config as JSON (fields of FeatureConfig; missing fields take defaults).
     #[arg(long)]
     feature_config: Option<PathBuf>,
-    /// Stop at the first bad file instead of skipping it.
-    #[arg(long)]
-    stop_on_bad_file: bool,
-    /// Longest utterance accepted, seconds.
-    #[arg(long, default_value_t = 30.0)]
-    max_utterance_seconds: f64,
-    /// Largest file accepted, bytes.
-    #[arg(long, default_value_t = 64 << 20)]
-    max_file_bytes: u64,
+    #[command(flatten)]
+    dataset: DataArgs,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -42,25 +32,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         None => Default::default(),
     };
-    let options = LoadOptions {
-        feature_config,
-        limits: deltarnn::audio::Limits {
-            max_utterance_seconds: args.max_utterance_seconds,
-            max_file_bytes: args.max_file_bytes,
-        },
-        on_bad_file: if args.stop_on_bad_file { BadFilePolicy::Stop } else { BadFilePolicy::Skip },
-        cache_dir: Some(args.cache_dir.clone().unwrap_or_else(|| LoadOptions::default_cache_dir(&args.data))),
-        ..LoadOptions::default()
-    };
+    let options = LoadOptions { feature_config, ..args.dataset.options(&args.data) };
     let start = Instant::now();
-    let mut bars = Bars::default();
-    let dataset = load_dataset(&args.data, &options, |p| bars.update(p))
-        .with_context(|| format!("loading dataset {}", args.data.display()))?;
-    bars.finish();
+    let dataset = load_with(&args.data, &options, false)?;
     let seconds = start.elapsed().as_secs_f64();
-    for (split, skipped) in &dataset.skipped {
-        eprintln!("skipped ({}): {}", split.name(), skipped.reason);
-    }
     let splits: Vec<_> = dataset
         .cache
         .iter()

@@ -223,14 +223,10 @@ pub fn train_run(
     let mode_name = if config.dense { "dense" } else { "delta" };
     let result = fit(&mut model, &mut state, &config, &dataset.train.examples, &dataset.valid.examples, |event| {
         match event {
-            Event::Batch { epoch, batch, batches, loss } => {
+            Event::Batch { epoch, batch, batches, .. } => {
                 bar.set_length(batches as u64);
                 bar.set_position(batch as u64 + 1);
                 bar.set_message(format!("{mode_name} epoch {epoch}"));
-                if batch + 1 == batches {
-                    bar.set_position(0);
-                }
-                let _ = loss;
             }
             Event::Epoch { model, state, improved } => {
                 if improved {
