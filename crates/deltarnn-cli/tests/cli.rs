@@ -242,7 +242,8 @@ fn bad_inputs_give_one_line_errors() {
 
 #[test]
 fn bench_prints_one_json_line_per_case() {
-    let out = deltarnn(&["bench", "--json", "--shapes", "gscd", "--fired", "1,0.2", "--repeats", "1"]);
+    let out =
+        deltarnn(&["bench", "--json", "--sections", "step", "--shapes", "gscd", "--fired", "1,0.2", "--repeats", "1"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2);
@@ -250,8 +251,20 @@ fn bench_prints_one_json_line_per_case() {
     assert_eq!(lines[0]["fired_fraction"], 1.0);
     let fired = lines[1]["fired_fraction"].as_f64().unwrap();
     assert!((fired - 0.2).abs() < 0.02, "calibrated fired fraction {fired}");
-    for key in ["sparse_ms", "dense_ms", "speedup", "ideal"] {
+    for key in ["delta_ms", "dense_ms", "speedup", "ideal"] {
         assert!(lines[1][key].as_f64().unwrap() > 0.0, "{key}");
     }
+
+    // Default sections: kernels (2 kernels x 2 fractions), step (2), batch (1).
+    let out = deltarnn(&["bench", "--json", "--shapes", "paper", "--fired", "1,0.5", "--repeats", "1", "--batch", "2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kinds: Vec<&str> = lines.iter().map(|l| l["bench"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["kernel", "kernel", "kernel", "kernel", "train_step", "train_step", "train_batch"]);
+    assert_eq!(lines[6]["batch"], 2);
+    assert!(lines[6]["delta_seq_per_s"].as_f64().unwrap() > 0.0);
+
     assert_fails_with(&deltarnn(&["bench", "--shapes", "huge"]), "unknown shape 'huge'");
+    assert_fails_with(&deltarnn(&["bench", "--sections", "epoch"]), "needs --data");
+    assert_fails_with(&deltarnn(&["bench", "--fired", "0"]), "fired fractions must be in (0, 1]");
 }

@@ -118,6 +118,18 @@ impl<T: Real> SparseSeq<T> {
         (&self.indices[a..b], &self.values[a..b])
     }
 
+    /// The deltas as a dense (steps, `width`) row-major matrix, zero where nothing fired.
+    pub fn densify(&self, width: usize) -> Vec<T> {
+        let mut out = vec![T::ZERO; self.steps() * width];
+        for t in 0..self.steps() {
+            let (idx, val) = self.step(t);
+            for (&j, &v) in idx.iter().zip(val) {
+                out[t * width + j as usize] = v;
+            }
+        }
+        out
+    }
+
     /// Total fired entries over all steps.
     pub fn fired(&self) -> usize {
         self.indices.len()

@@ -82,6 +82,30 @@ dispatch! {
     ) => spmv_backward_body;
 }
 
+dispatch! {
+    /// `e[k] = W[:, j] . g` for `j = columns[k]` (overwritten): the dot-product half of
+    /// [`spmv_backward`]. Dense BPTT uses it per step and builds its weight gradients
+    /// afterwards as matrix products over the whole sequence ([`crate::nn`]'s dense path).
+    ///
+    /// Shapes: `w` (rows, cols), `g` (rows), `e` (columns.count()). Each dot product sums in the
+    /// same [`LANES`] partial sums and order as [`spmv_backward`], so the two give identical `e`.
+    pub fn spmv_transposed / spmv_transposed_portable <T: Real, C: Columns>(
+        e: &mut [T], w: &ColMajor<T>, g: &[T], columns: C
+    ) => spmv_transposed_body;
+}
+
+/// `e = W^T g` over every column. Shapes: `w` (rows, cols), `g` (rows), `e` (cols).
+#[track_caller]
+pub fn dense_transposed<T: Real>(e: &mut [T], w: &ColMajor<T>, g: &[T]) {
+    spmv_transposed(e, w, g, AllColumns(w.cols));
+}
+
+/// The baseline compile of [`dense_transposed`].
+#[track_caller]
+pub fn dense_transposed_portable<T: Real>(e: &mut [T], w: &ColMajor<T>, g: &[T]) {
+    spmv_transposed_portable(e, w, g, AllColumns(w.cols));
+}
+
 /// `acc += W v` over every column. Shapes: `w` (rows, cols), `v` (cols), `acc` (rows).
 #[track_caller]
 pub fn dense_forward<T: Real>(acc: &mut [T], w: &ColMajor<T>, v: &[T]) {
@@ -182,6 +206,51 @@ fn spmv_backward_body<T: Real, C: Columns>(
         for r in full..rows {
             sums[r - full] += wc[r] * g[r];
             dc[r] += g[r] * v;
+        }
+        e[k] = reduce_lanes(&sums);
+        k += 1;
+    }
+}
+
+#[inline(always)]
+#[track_caller]
+fn spmv_transposed_body<T: Real, C: Columns>(e: &mut [T], w: &ColMajor<T>, g: &[T], columns: C) {
+    let rows = w.rows;
+    assert_eq!(g.len(), rows, "g length");
+    assert_eq!(e.len(), columns.count(), "e length");
+    let n = columns.count();
+    let full = rows / LANES * LANES;
+    let mut k = 0;
+    while k + 4 <= n {
+        let wc = [
+            w.col(columns.index(k)),
+            w.col(columns.index(k + 1)),
+            w.col(columns.index(k + 2)),
+            w.col(columns.index(k + 3)),
+        ];
+        let mut sums = [[T::ZERO; LANES]; 4];
+        for r in (0..full).step_by(LANES) {
+            let gv = lanes(&g[r..]);
+            for q in 0..4 {
+                sums[q] = add(sums[q], mul(lanes(&wc[q][r..]), gv));
+            }
+        }
+        for q in 0..4 {
+            for r in full..rows {
+                sums[q][r - full] += wc[q][r] * g[r];
+            }
+            e[k + q] = reduce_lanes(&sums[q]);
+        }
+        k += 4;
+    }
+    while k < n {
+        let wc = w.col(columns.index(k));
+        let mut sums = [T::ZERO; LANES];
+        for r in (0..full).step_by(LANES) {
+            sums = add(sums, mul(lanes(&wc[r..]), lanes(&g[r..])));
+        }
+        for r in full..rows {
+            sums[r - full] += wc[r] * g[r];
         }
         e[k] = reduce_lanes(&sums);
         k += 1;

@@ -1,6 +1,7 @@
 //! Delta LSTM and Delta GRU: cells, layers, the stacked model with its per-frame head, losses
 //! and initialisation.
 
+mod dense;
 pub mod gru;
 pub(crate) mod init;
 mod layer;
@@ -9,7 +10,7 @@ pub mod lstm;
 mod model;
 
 pub use init::init_params;
-pub use layer::{Layer, LayerState, LayerTape};
+pub use layer::{Layer, LayerState, LayerTape, MATRIX_PRODUCT_FROM};
 pub use model::{Head, Model, ModelConfig, Params, SequenceTape, StreamState};
 
 use crate::delta::Thresholds;

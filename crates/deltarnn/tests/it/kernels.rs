@@ -99,6 +99,13 @@ fn backward_fast_equals_twin_bit_for_bit_and_reference_to_round_off() {
                     assert_eq!(e_all[j as usize], e_fast[k]);
                 }
                 assert_eq!(dw_all, dw_fast);
+
+                // The dot-only kernel of dense BPTT gives the fused kernel's e exactly.
+                let (mut e_dot, mut e_dot_twin) = (vec![0.0; cols], vec![0.0; cols]);
+                kernels::dense_transposed(&mut e_dot, &w, &g);
+                kernels::dense_transposed_portable(&mut e_dot_twin, &w, &g);
+                assert_eq!(e_dot, e_all, "dense_transposed rows={rows} cols={cols}");
+                assert_eq!(e_dot, e_dot_twin, "dense_transposed twin rows={rows} cols={cols}");
             }
         }
     }

@@ -1,0 +1,169 @@
+//! The `step` and `batch` sections: one training step of the Delta network against dense BPTT
+//! of the same model (our fastest dense code: matrix-matrix products for everything that is not
+//! sequential in time), single-threaded.
+
+use super::{alternate, Output, Shape};
+use deltarnn::cost::CostReport;
+use deltarnn::nn::{init_params, CellKind, Mode, Model, ModelConfig, Params, SequenceTape};
+use deltarnn::rng::Rng;
+use deltarnn::synthetic::{calibrate_threshold, random_walk};
+use deltarnn::train::optim::AdamW;
+use deltarnn::Thresholds;
+
+/// One input sequence (steps x F, row-major) and its frame labels.
+type Sequence = (Vec<f32>, Vec<i64>);
+
+/// A model of `shape` and `count` speech-like random-walk sequences with random frame labels.
+fn setup(shape: Shape, cell: CellKind, count: usize, seed: u64) -> (Model<f32>, Vec<Sequence>) {
+    let (_, features, layers, hidden, frames, classes) = shape;
+    let config = ModelConfig {
+        cell,
+        n_features: features,
+        n_layers: layers,
+        n_hidden: hidden,
+        n_classes: classes,
+        thresholds: Thresholds::ZERO,
+    };
+    let model: Model<f32> = init_params(&config, seed).expect("bench shapes are valid");
+    let mut rng = Rng::seed(seed ^ 0x5EED);
+    let sequences = (0..count)
+        .map(|_| {
+            let x: Vec<f32> = random_walk(&mut rng, frames, features, 0.15);
+            let labels: Vec<i64> = (0..frames).map(|_| rng.below(classes) as i64).collect();
+            (x, labels)
+        })
+        .collect();
+    (model, sequences)
+}
+
+/// Fraction of the training matrix work that fires over `sequences` in `mode`.
+fn fired_fraction(model: &Model<f32>, sequences: &[Sequence], mode: Mode) -> f64 {
+    let mut tape = SequenceTape::default();
+    let mut cost = CostReport::default();
+    for (x, _) in sequences {
+        model.forward(x, mode, &mut tape);
+        cost.add(&CostReport::from_tape(&model.config, &tape, mode));
+    }
+    let work = cost.total().training();
+    work.actual_macs as f64 / work.dense_macs as f64
+}
+
+pub fn run_steps(out: &Output, shapes: &[Shape], cell: CellKind, fired: &[f64], repeats: usize, seed: u64) {
+    out.header(
+        &format!("training step (forward + backward), 1 sequence, 1 thread, {cell}, median of {repeats} alternating runs (thread CPU time)"),
+        &format!("{:<6} {:>7} {:>7} {:>7} {:>10} {:>10} {:>8} {:>7}", "shape", "target", "fired", "theta", "delta ms", "dense ms", "speedup", "ideal"),
+    );
+    for &shape in shapes {
+        let (model, sequences) = setup(shape, cell, 1, seed);
+        let (x, labels) = &sequences[0];
+        let frames = shape.4;
+        for &target in fired {
+            let (theta, _) = calibrate_threshold(&model, x, target);
+            let sparse = Mode::Delta(Thresholds::both(theta));
+            let grads = std::cell::RefCell::new(Params::zeros(&model.config));
+            let tape = std::cell::RefCell::new(SequenceTape::default());
+            let step = |mode: Mode| {
+                let (mut grads, mut tape) = (grads.borrow_mut(), tape.borrow_mut());
+                grads.fill_zero();
+                model.loss_and_gradient(&mut grads, &mut tape, x, labels, mode, 1.0 / frames as f64, 0.0);
+            };
+            let (sparse_s, dense_s) = alternate(3, repeats, || step(sparse), || step(Mode::Dense));
+            let actual = fired_fraction(&model, &sequences, sparse);
+            out.case(
+                format!(
+                    "{:<6} {:>6.0}% {:>6.1}% {theta:>7.4} {:>10.3} {:>10.3} {:>7.2}x {:>6.2}x",
+                    shape.0,
+                    target * 100.0,
+                    actual * 100.0,
+                    sparse_s * 1e3,
+                    dense_s * 1e3,
+                    dense_s / sparse_s,
+                    1.0 / actual
+                ),
+                serde_json::json!({
+                    "bench": "train_step", "shape": shape.0, "cell": cell, "threads": 1, "frames": frames,
+                    "target_fired": target, "fired_fraction": actual, "theta": theta,
+                    "delta_ms": sparse_s * 1e3, "dense_ms": dense_s * 1e3, "speedup": dense_s / sparse_s,
+                    "ideal": 1.0 / actual, "repeats": repeats, "clock": "thread_cpu",
+                }),
+            );
+        }
+    }
+}
+
+/// One update on a batch: every sequence's gradient (in order, one thread), then AdamW.
+fn batch_step(
+    model: &mut Model<f32>,
+    optimizer: &mut AdamW,
+    state: &mut (Params<f32>, SequenceTape<f32>),
+    batch: &[Sequence],
+    mode: Mode,
+) {
+    let (grads, tape) = state;
+    grads.fill_zero();
+    let frames: usize = batch.iter().map(|(_, l)| l.len()).sum();
+    for (x, labels) in batch {
+        model.loss_and_gradient(grads, tape, x, labels, mode, 1.0 / frames as f64, 0.0);
+    }
+    optimizer.update(&mut model.params, grads, 1e-3);
+}
+
+pub fn run_batches(
+    out: &Output,
+    shapes: &[Shape],
+    cell: CellKind,
+    batch: usize,
+    target: f64,
+    repeats: usize,
+    seed: u64,
+) {
+    let repeats = repeats.div_ceil(2).max(3);
+    out.header(
+        &format!("training update (batch of {batch}: forward, backward, AdamW), 1 thread, {cell}, median of {repeats} alternating runs (thread CPU time)"),
+        &format!("{:<6} {:>6} {:>7} {:>12} {:>12} {:>11} {:>11} {:>8}", "shape", "batch", "fired", "delta ms", "dense ms", "delta seq/s", "dense seq/s", "speedup"),
+    );
+    for &shape in shapes {
+        let (model, sequences) = setup(shape, cell, batch, seed);
+        let (theta, _) = calibrate_threshold(&model, &sequences[0].0, target);
+        let sparse = Mode::Delta(Thresholds::both(theta));
+        let actual = fired_fraction(&model, &sequences, sparse);
+        let make = || {
+            let model = model.clone();
+            let optimizer = AdamW::new(&model.config, 0.01);
+            let state = (Params::zeros(&model.config), SequenceTape::default());
+            std::cell::RefCell::new((model, optimizer, state))
+        };
+        let (delta_run, dense_run) = (make(), make());
+        let (sparse_s, dense_s) = alternate(
+            1,
+            repeats,
+            || {
+                let (model, optimizer, state) = &mut *delta_run.borrow_mut();
+                batch_step(model, optimizer, state, &sequences, sparse)
+            },
+            || {
+                let (model, optimizer, state) = &mut *dense_run.borrow_mut();
+                batch_step(model, optimizer, state, &sequences, Mode::Dense)
+            },
+        );
+        out.case(
+            format!(
+                "{:<6} {batch:>6} {:>6.1}% {:>12.2} {:>12.2} {:>11.0} {:>11.0} {:>7.2}x",
+                shape.0,
+                actual * 100.0,
+                sparse_s * 1e3,
+                dense_s * 1e3,
+                batch as f64 / sparse_s,
+                batch as f64 / dense_s,
+                dense_s / sparse_s
+            ),
+            serde_json::json!({
+                "bench": "train_batch", "shape": shape.0, "cell": cell, "threads": 1, "batch": batch,
+                "frames": shape.4, "fired_fraction": actual, "theta": theta,
+                "delta_ms": sparse_s * 1e3, "dense_ms": dense_s * 1e3,
+                "delta_seq_per_s": batch as f64 / sparse_s, "dense_seq_per_s": batch as f64 / dense_s,
+                "speedup": dense_s / sparse_s, "repeats": repeats, "clock": "thread_cpu",
+            }),
+        );
+    }
+}
