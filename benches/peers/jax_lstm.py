@@ -8,7 +8,9 @@ step (forward, backward, update) is one jit-compiled function; the recurrence is
 
 Usage (after benches/peers/setup.sh):
     taskset -c 0 benches/peers/.venv/bin/python benches/peers/jax_lstm.py --shape paper --batch 32
-Prints one JSON line per shape: median ms per batch and sequences per second.
+Prints one JSON line per shape: median wall-clock ms per batch, sequences per second, and the
+median process CPU ms per batch (all threads; on a shared machine the steadier figure, comparable
+with `deltarnn bench`'s thread CPU time when run on one CPU).
 One thread: run under `taskset -c 0` (XLA sizes its thread pool from the CPUs it may use).
 """
 
@@ -108,14 +110,16 @@ def main():
         moments = (zeros, zeros)
         xs = jax.random.normal(kx, (frames, args.batch, features), jnp.float32)
         labels = jax.random.randint(ky, (frames, args.batch), 0, classes)
-        times = []
+        times, cpu_times = [], []
         for i in range(3 + args.repeats):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             params, moments, loss = train_step(params, moments, float(i + 1), xs, labels)
             loss.block_until_ready()
             if i >= 3:
                 times.append(time.perf_counter() - start)
+                cpu_times.append(time.process_time() - cpu_start)
         ms = statistics.median(times) * 1e3
+        cpu_ms = statistics.median(cpu_times) * 1e3
         print(
             json.dumps(
                 {
@@ -127,6 +131,7 @@ def main():
                     "frames": frames,
                     "cpus": len(os.sched_getaffinity(0)),
                     "ms_per_batch": round(ms, 3),
+                    "cpu_ms_per_batch": round(cpu_ms, 3),
                     "sequences_per_s": round(args.batch / ms * 1e3, 1),
                     "repeats": args.repeats,
                     "final_loss": float(loss),
