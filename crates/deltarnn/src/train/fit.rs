@@ -193,12 +193,17 @@ pub fn fit<U: Utterance>(
             // Fixed groups of GROUP sequences, each summed into its own buffer in order, then the
             // buffers summed in order: the result does not depend on the thread count.
             let groups: Vec<&[usize]> = batch.chunks(GROUP).collect();
-            let per_group: Vec<(f64, usize, CostReport)> = pool.install(|| {
-                buffers[..groups.len()]
-                    .par_iter_mut()
-                    .zip(tapes[..groups.len()].par_iter_mut())
-                    .zip(groups.par_iter())
-                    .map(|((g, tape), group)| {
+            // Longest groups first, one group per task: the threads finish together (the sums
+            // stay in group order, so the order of execution does not change the result).
+            let mut work: Vec<(usize, (&mut Params<f32>, &mut SequenceTape<f32>))> =
+                buffers[..groups.len()].iter_mut().zip(tapes[..groups.len()].iter_mut()).enumerate().collect();
+            let group_frames = |k: usize| groups[k].iter().map(|&i| train[i].frames().len()).sum::<usize>();
+            work.sort_by_key(|(k, _)| std::cmp::Reverse(group_frames(*k)));
+            let mut per_group: Vec<(usize, (f64, usize, CostReport))> = pool.install(|| {
+                work.into_par_iter()
+                    .with_max_len(1)
+                    .map(|(k, (g, tape))| {
+                        let group = groups[k];
                         g.fill_zero();
                         let (mut loss_sum, mut hits, mut cost) = (0.0, 0, CostReport::default());
                         for &i in group.iter() {
@@ -217,14 +222,15 @@ pub fn fit<U: Utterance>(
                             hits += usize::from(decision == u.label());
                             cost.add(&CostReport::from_tape(&model_ref.config, tape, mode));
                         }
-                        (loss_sum, hits, cost)
+                        (k, (loss_sum, hits, cost))
                     })
                     .collect()
             });
+            per_group.sort_by_key(|(k, _)| *k);
             grads.fill_zero();
             let mut batch_loss = 0.0;
-            for (k, (loss, hit, c)) in per_group.iter().enumerate() {
-                grads.add_assign(&buffers[k]);
+            for (k, (loss, hit, c)) in per_group.iter() {
+                grads.add_assign(&buffers[*k]);
                 batch_loss += loss;
                 correct += hit;
                 cost.add(c);
