@@ -13,6 +13,9 @@ use std::time::Instant;
 /// Sequences whose gradients share one buffer (summed in order within the group).
 const GROUP: usize = 2;
 
+/// One group's gradient buffer and tape.
+type GroupBuffers<'a> = (&'a mut Params<f32>, &'a mut SequenceTape<f32>);
+
 /// Everything that changes during training, saved after every epoch so a run resumes exactly.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainState {
@@ -195,7 +198,7 @@ pub fn fit<U: Utterance>(
             let groups: Vec<&[usize]> = batch.chunks(GROUP).collect();
             // Longest groups first, one group per task: the threads finish together (the sums
             // stay in group order, so the order of execution does not change the result).
-            let mut work: Vec<(usize, (&mut Params<f32>, &mut SequenceTape<f32>))> =
+            let mut work: Vec<(usize, GroupBuffers<'_>)> =
                 buffers[..groups.len()].iter_mut().zip(tapes[..groups.len()].iter_mut()).enumerate().collect();
             let group_frames = |k: usize| groups[k].iter().map(|&i| train[i].frames().len()).sum::<usize>();
             work.sort_by_key(|(k, _)| std::cmp::Reverse(group_frames(*k)));
