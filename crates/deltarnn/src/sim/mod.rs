@@ -45,12 +45,18 @@
 //!
 //! [`LayerCost::from_trace`]: crate::cost::LayerCost::from_trace
 
+pub mod accuracy;
+pub mod bitmodel;
 pub mod config;
+pub mod datapath;
 pub mod machine;
+pub mod numeric;
 pub mod program;
 pub mod report;
 
+pub use accuracy::Accuracy;
 pub use config::SimConfig;
+pub use numeric::Format;
 pub use program::{compile, generate_trace, Instruction, OpClass, Program};
 pub use report::{ClassStats, Comparison, SimReport};
 
@@ -69,6 +75,42 @@ pub fn simulate_layer<T: Real>(config: &SimConfig, cell: CellKind, trace: &Activ
     let dense = machine::run(config, &compile(cell, trace, true));
     let sparse = machine::run(config, &compile(cell, trace, false));
     Ok(Comparison { dense, sparse })
+}
+
+/// The value side of one layer's sparse training step in `format`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct ValueCheck {
+    /// The datapath's number format.
+    pub format: Format,
+    /// Whether the simulator's datapath and the bit-accurate model gave the same bits.
+    pub bit_identical: bool,
+    /// The datapath against the f64 engine.
+    pub accuracy: Accuracy,
+}
+
+/// Runs `trace`'s sparse training step with real values through the simulator's datapath in
+/// `format` (seeded Xavier weights and G_t of standard deviation `grad_scale`, the trace's own
+/// deltas), checks the bits against [`bitmodel::training_step`] and the values against the f64
+/// engine ([`accuracy::compare`]).
+///
+/// Shapes: as [`simulate_layer`].
+pub fn check_values<T: Real>(
+    config: &SimConfig,
+    format: Format,
+    cell: CellKind,
+    trace: &ActivityTrace<T>,
+    grad_scale: f64,
+    seed: u64,
+) -> Result<ValueCheck> {
+    config.check_layer(trace.n_input, trace.n_hidden)?;
+    let program = compile(cell, trace, false);
+    let values = accuracy::StepValues::random(program.rows, trace, grad_scale, seed);
+    let engine = accuracy::engine(&values);
+    let inputs = accuracy::quantize(format, &values, &engine);
+    let outputs = datapath::execute(config.pes, &program, &inputs);
+    let bit_identical = outputs == bitmodel::training_step(config.pes, &inputs);
+    let accuracy = accuracy::compare(&values, &inputs, &engine, &outputs);
+    Ok(ValueCheck { format, bit_identical, accuracy })
 }
 
 #[cfg(test)]
