@@ -10,25 +10,30 @@
 //!
 //! # The cycle model
 //!
-//! Rows R = gates x H (4H LSTM, 3H GRU), P PEs, each PE owns ceil(R / P) rows and does one MAC a
-//! cycle. A column of MxV or VxV takes ceil(R / P) cycles (each PE updates its rows); a column of
-//! MTxV also takes ceil(R / P) cycles of partial dot products, then the partial sums flow through
-//! an adder chain of P - 1 adders, which is pipelined across columns and so costs P - 1 cycles once
-//! per instruction. A column streams its DRAM bytes while it computes: (R + 1) words for MxV and
-//! MTxV (the weight column and the delta value), (2R + 1) words for VxV (the gradient column read
-//! and written back), plus a 2-byte index when sparse; when those bytes take longer than the
-//! compute at `dram_bytes_per_cycle`, the column stalls for the difference. Once per instruction:
-//! pipeline fill and drain (`pipeline_depth`), and the R-word vector MxV writes (M_t to the tape)
-//! or MTxV reads (G_t). Once per step and pass: a 16-byte descriptor fetch, paying the DRAM latency.
+//! Rows R = gates x H (4H LSTM, 3H GRU), P PEs, PE p owns the rows r with r mod P = p and does
+//! one MAC a cycle. A column of any class takes ceil(R / P) row slots; MTxV's per-PE partial sums
+//! then flow through an adder chain of P - 1 adders, which is pipelined across columns and so
+//! costs P - 1 cycles once per instruction. A row slot takes longer when SRAM banks conflict
+//! ([`banks`]: the busiest bank's ceil(accesses / ports)). A column streams its DRAM bytes while
+//! it computes: (R + 1) words for MxV and MTxV (the weight column and the delta value), (2R + 1)
+//! words for VxV (the gradient column read and written back), plus a 2-byte index when sparse;
+//! when those bytes take longer than the column's SRAM cycles at `dram_bytes_per_cycle`, the
+//! column stalls for the difference. Once per instruction: pipeline fill and drain
+//! (`pipeline_depth`), and the R-word vector MxV writes (M_t to the tape) or MTxV reads (G_t).
+//! Once per step and pass: a 16-byte descriptor fetch, paying the DRAM latency.
 //!
 //! # Dense cycles in closed form
 //!
 //! With W = word bytes, B = DRAM bytes per cycle, L = DRAM latency, d = pipeline depth, N = F + H,
-//! T steps:
+//! T steps, and K_a the SRAM cycles of a column making a accesses per row (a = 1 MxV, 2 MTxV,
+//! 3 VxV):
 //!
 //! ```text
-//! C_mxv = C_mtxv = max(ceil(R/P), ceil((R+1) W / B))
-//! C_vxv          = max(ceil(R/P), ceil((2R+1) W / B))
+//! K_a            = ceil(R/P)                  (P <= banks/2, ports >= 2: conflict free)
+//!                = (R/P) ceil(a m / ports)    (P = m x banks, P divides R)
+//! C_mxv          = max(K_1, ceil((R+1) W / B))
+//! C_mtxv         = max(K_2, ceil((R+1) W / B))
+//! C_vxv          = max(K_3, ceil((2R+1) W / B))
 //! D              = L + ceil(16 / B)              (descriptor fetch)
 //! V              = ceil(R W / B)                 (MxV result / MTxV G_t vector)
 //! dense cycles   = T (2D + N (C_mxv + C_mtxv + C_vxv) + 3d + (P - 1) + 2V)
@@ -38,14 +43,21 @@
 //! column), and a step with no fired column costs only its two descriptors. So with ample
 //! bandwidth the speedup tends to 1 / (1 - s) as the per-column work dominates.
 //!
-//! Not modelled: SRAM bank conflicts, arithmetic (no values are computed), elementwise gate work,
-//! the head, and overlap between instructions (they run back to back).
+//! # Values
+//!
+//! [`datapath`] computes the real values of the sparse program in BF16 or FXP16 ([`numeric`]);
+//! [`bitmodel`] is the scalar model that must give the same bits; [`accuracy`] states and checks
+//! the error bounds against the f64 engine. [`check_values`] does all three.
+//!
+//! Not modelled: elementwise gate work, the head, and overlap between instructions (they run
+//! back to back).
 //!
 //! **Invariant:** simulated MACs equal [`LayerCost::from_trace`] on the same trace, per op class.
 //!
 //! [`LayerCost::from_trace`]: crate::cost::LayerCost::from_trace
 
 pub mod accuracy;
+pub mod banks;
 pub mod bitmodel;
 pub mod config;
 pub mod datapath;
@@ -120,18 +132,29 @@ mod tests {
     use crate::rng::Rng;
     use crate::Error;
 
-    /// The closed form of the module docs, written independently of the machine.
+    /// The closed form of the module docs, written independently of the machine, for
+    /// configurations where the SRAM term K has its closed form: P <= banks / 2 with 2 ports
+    /// (K = ceil(R/P)) or P = m x banks with P dividing R (K = R/P x ceil(a m / ports)).
     fn dense_cycles_closed_form(c: &SimConfig, cell: CellKind, f: usize, h: usize, steps: usize) -> u64 {
         let r = (cell.gates() * h) as u64;
         let p = c.pes as u64;
+        let k = |a: u64| {
+            if c.pes <= c.sram_banks / 2 && c.sram_ports >= 2 {
+                r.div_ceil(p)
+            } else {
+                assert!(c.pes % c.sram_banks == 0 && r % p == 0, "no closed form for {c:?}");
+                r / p * (a * (c.pes / c.sram_banks) as u64).div_ceil(c.sram_ports as u64)
+            }
+        };
         let ceil = |bytes: u64| (bytes as f64 / c.dram_bytes_per_cycle).ceil() as u64;
         let w = c.word_bytes;
-        let c_mxv = r.div_ceil(p).max(ceil((r + 1) * w));
-        let c_vxv = r.div_ceil(p).max(ceil((2 * r + 1) * w));
+        let c_mxv = k(1).max(ceil((r + 1) * w));
+        let c_mtxv = k(2).max(ceil((r + 1) * w));
+        let c_vxv = k(3).max(ceil((2 * r + 1) * w));
         let d = c.dram_latency_cycles + ceil(16);
         let v = ceil(r * w);
         let n = (f + h) as u64;
-        steps as u64 * (2 * d + n * (2 * c_mxv + c_vxv) + 3 * c.pipeline_depth + (p - 1) + 2 * v)
+        steps as u64 * (2 * d + n * (c_mxv + c_mtxv + c_vxv) + 3 * c.pipeline_depth + (p - 1) + 2 * v)
     }
 
     #[test]
@@ -176,9 +199,13 @@ mod tests {
         let narrow_dram = SimConfig { dram_bytes_per_cycle: 3.0, dram_latency_cycles: 40, ..SimConfig::default() };
         let configs = [
             SimConfig::default(),
-            SimConfig { pes: 64, ..SimConfig::default() },
+            SimConfig { pes: 64, sram_banks: 128, ..SimConfig::default() },
             SimConfig { pes: 5, pipeline_depth: 3, ..SimConfig::default() },
             narrow_dram,
+            // Bank-limited: P = banks and P = 2 x banks, one and two ports.
+            SimConfig { pes: 32, ..SimConfig::default() },
+            SimConfig { pes: 64, ..SimConfig::default() },
+            SimConfig { pes: 32, sram_banks: 16, sram_ports: 1, ..SimConfig::default() },
         ];
         let shapes = [
             (CellKind::Lstm, 256, 256, 8),
@@ -188,6 +215,10 @@ mod tests {
         ];
         for config in &configs {
             for &(cell, f, h, steps) in &shapes {
+                let bank_limited = config.pes > config.sram_banks / 2;
+                if bank_limited && (cell.gates() * h) % config.pes != 0 {
+                    continue; // K has no closed form for a partial last row slot
+                }
                 let trace = generate_trace(f, h, steps, 0.9, &mut Rng::seed(1));
                 let sim = simulate_layer(config, cell, &trace).unwrap();
                 assert_eq!(

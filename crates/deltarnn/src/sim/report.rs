@@ -13,7 +13,10 @@ pub struct ClassStats {
     pub macs: u64,
     /// Cycles the PEs compute: columns x ceil(rows / pes).
     pub compute_cycles: u64,
-    /// Cycles waiting for DRAM because a column's bytes take longer than its compute.
+    /// Cycles the PEs wait on SRAM bank conflicts (beyond `compute_cycles`).
+    pub bank_stall_cycles: u64,
+    /// Cycles waiting for DRAM because a column's bytes take longer than its compute and SRAM
+    /// accesses.
     pub stall_cycles: u64,
     /// Pipeline fill and drain, the MTxV adder chain, and result/gradient vector transfers.
     pub overhead_cycles: u64,
@@ -22,9 +25,21 @@ pub struct ClassStats {
 }
 
 impl ClassStats {
+    /// Adds another run's counts.
+    pub fn add(&mut self, o: &ClassStats) {
+        self.instructions += o.instructions;
+        self.columns += o.columns;
+        self.macs += o.macs;
+        self.compute_cycles += o.compute_cycles;
+        self.bank_stall_cycles += o.bank_stall_cycles;
+        self.stall_cycles += o.stall_cycles;
+        self.overhead_cycles += o.overhead_cycles;
+        self.dram_bytes += o.dram_bytes;
+    }
+
     /// All cycles of this class.
     pub fn cycles(&self) -> u64 {
-        self.compute_cycles + self.stall_cycles + self.overhead_cycles
+        self.compute_cycles + self.bank_stall_cycles + self.stall_cycles + self.overhead_cycles
     }
 }
 
@@ -44,6 +59,37 @@ pub struct SimReport {
 }
 
 impl SimReport {
+    /// Adds another run's counts (e.g. the next layer or sequence), run back to back.
+    pub fn add(&mut self, o: &SimReport) {
+        for (a, b) in self.classes.iter_mut().zip(&o.classes) {
+            a.add(b);
+        }
+        self.descriptors += o.descriptors;
+        self.descriptor_cycles += o.descriptor_cycles;
+        self.descriptor_bytes += o.descriptor_bytes;
+    }
+
+    /// Where the cycles beyond pure compute went, largest first of: "dram" (DRAM stalls),
+    /// "banks" (SRAM conflicts), "fixed" (pipeline fill/drain, adder chain, vectors and
+    /// descriptors: per-instruction and per-step costs); "compute" when compute is more than
+    /// all of them together.
+    pub fn limiter(&self) -> &'static str {
+        let sum = |f: fn(&ClassStats) -> u64| self.classes.iter().map(f).sum::<u64>();
+        let compute = sum(|c| c.compute_cycles);
+        let dram = sum(|c| c.stall_cycles);
+        let banks = sum(|c| c.bank_stall_cycles);
+        let fixed = sum(|c| c.overhead_cycles) + self.descriptor_cycles;
+        if compute >= dram + banks + fixed {
+            "compute"
+        } else if dram >= banks && dram >= fixed {
+            "dram"
+        } else if banks >= fixed {
+            "banks"
+        } else {
+            "fixed"
+        }
+    }
+
     /// The counts of one class.
     pub fn class(&self, class: OpClass) -> &ClassStats {
         &self.classes[class as usize]
@@ -99,6 +145,12 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    /// Adds another run's dense and sparse counts.
+    pub fn add(&mut self, o: &Comparison) {
+        self.dense.add(&o.dense);
+        self.sparse.add(&o.sparse);
+    }
+
     /// Dense cycles / sparse cycles over the whole training step.
     pub fn speedup(&self) -> f64 {
         ratio(self.dense.total_cycles(), self.sparse.total_cycles())
@@ -131,8 +183,10 @@ impl Comparison {
                     "sparse_utilisation": self.sparse.class_utilisation(class),
                     "dense_macs": d.macs,
                     "sparse_macs": s.macs,
-                    "dense_stall_cycles": d.stall_cycles,
-                    "sparse_stall_cycles": s.stall_cycles,
+                    "dense_dram_stall_cycles": d.stall_cycles,
+                    "sparse_dram_stall_cycles": s.stall_cycles,
+                    "dense_bank_stall_cycles": d.bank_stall_cycles,
+                    "sparse_bank_stall_cycles": s.bank_stall_cycles,
                     "dense_dram_bytes": d.dram_bytes,
                     "sparse_dram_bytes": s.dram_bytes,
                 }),
@@ -140,6 +194,7 @@ impl Comparison {
         }
         serde_json::json!({
             "classes": classes,
+            "sparse_limiter": self.sparse.limiter(),
             "total": {
                 "dense_cycles": self.dense.total_cycles(),
                 "sparse_cycles": self.sparse.total_cycles(),
