@@ -239,8 +239,44 @@ mod tests {
             let ideal = 1.0 / (1.0 - s);
             let speedup = sim.speedup();
             assert!((speedup / ideal - 1.0).abs() < 0.10, "s {s}: speedup {speedup} ideal {ideal}");
-            assert_eq!(sim.sparse.classes.iter().map(|c| c.stall_cycles).sum::<u64>(), 0);
+            // DRAM is not the bottleneck and the banks do not conflict at the default 16 PEs.
+            for report in [&sim.dense, &sim.sparse] {
+                assert_eq!(report.classes.iter().map(|c| c.stall_cycles + c.bank_stall_cycles).sum::<u64>(), 0);
+                assert_eq!(report.limiter(), "compute");
+            }
         }
+    }
+
+    #[test]
+    fn the_56k_models_small_layers_miss_the_ideal_at_many_pes() {
+        // 2 x 64 LSTM on 16 features at 80% sparsity: R = 256 rows, so at 64 PEs a column takes
+        // 4 cycles while each step pays descriptors, fill/drain, the 63-adder chain and vectors.
+        let layers =
+            [generate_trace(16, 64, 100, 0.8, &mut Rng::seed(1)), generate_trace(64, 64, 100, 0.8, &mut Rng::seed(2))];
+        let run = |pes: usize| {
+            let config = SimConfig { pes, sram_banks: 2 * pes.max(16), ..SimConfig::default() };
+            let mut total = simulate_layer(&config, CellKind::Lstm, &layers[0]).unwrap();
+            total.add(&simulate_layer(&config, CellKind::Lstm, &layers[1]).unwrap());
+            total
+        };
+        let (few, many) = (run(4), run(64));
+        assert!(few.speedup() > 0.9 * few.ideal_speedup(), "{} of {}", few.speedup(), few.ideal_speedup());
+        assert!(many.speedup() < 0.7 * many.ideal_speedup(), "{} of {}", many.speedup(), many.ideal_speedup());
+        assert_eq!(many.sparse.limiter(), "fixed");
+    }
+
+    #[test]
+    fn bank_conflicts_slow_dense_and_sparse_alike() {
+        let trace = generate_trace(256, 256, 16, 0.8, &mut Rng::seed(7));
+        let conflicted = SimConfig { pes: 64, ..SimConfig::default() };
+        let free = SimConfig { pes: 64, sram_banks: 128, ..SimConfig::default() };
+        let (a, b) = (
+            simulate_layer(&conflicted, CellKind::Lstm, &trace).unwrap(),
+            simulate_layer(&free, CellKind::Lstm, &trace).unwrap(),
+        );
+        let banks: u64 = a.sparse.classes.iter().map(|c| c.bank_stall_cycles).sum();
+        assert!(banks > 0 && a.sparse.total_cycles() > b.sparse.total_cycles());
+        assert!((a.speedup() / b.speedup() - 1.0).abs() < 0.05, "{} vs {}", a.speedup(), b.speedup());
     }
 
     #[test]
