@@ -217,11 +217,13 @@ fn value_check(args: &Args, config: &SimConfig, w: &Workload) -> Result<Option<V
 }
 
 fn print_table(args: &Args, config: &SimConfig, w: &Workload, c: &Comparison, values: Option<&ValueCheck>) {
-    let shapes: Vec<String> = {
-        let mut s: Vec<String> = w.traces.iter().map(|t| format!("{}x{}", t.n_input, t.n_hidden)).collect();
-        s.dedup();
-        s
-    };
+    let mut shapes: Vec<String> = Vec::new();
+    for t in &w.traces {
+        let shape = format!("{}x{}", t.n_input, t.n_hidden);
+        if !shapes.contains(&shape) {
+            shapes.push(shape);
+        }
+    }
     println!(
         "{}: {} {} ({} layer traces, {} steps), sparsity {:.1}%, {} PEs, {} GB/s at {} MHz ({:.1} B/cycle), {} banks x {} ports",
         w.label,
@@ -275,8 +277,8 @@ fn print_table(args: &Args, config: &SimConfig, w: &Workload, c: &Comparison, va
     };
     let ((dd, db), (sd, sb)) = (stalls(&c.dense), stalls(&c.sparse));
     println!(
-        "stalls: DRAM {dd} dense / {sd} sparse, SRAM banks {db} dense / {sb} sparse; sparse limited by {}",
-        c.sparse.limiter()
+        "stalls: DRAM {dd} dense / {sd} sparse, SRAM banks {db} dense / {sb} sparse; largest sparse overhead: {}",
+        c.sparse.main_overhead()
     );
     if let Some(v) = values {
         let a = &v.accuracy;

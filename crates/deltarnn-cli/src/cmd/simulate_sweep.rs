@@ -19,7 +19,7 @@ struct Row {
     speedup: f64,
     ideal: f64,
     utilisation: f64,
-    limiter: &'static str,
+    main_overhead: &'static str,
 }
 
 /// Runs the sweep and writes its files into `args.out`.
@@ -44,7 +44,7 @@ pub fn run(args: &Args, workloads: &[Workload]) -> Result<()> {
                     speedup: c.speedup(),
                     ideal: c.ideal_speedup(),
                     utilisation: c.sparse.utilisation(),
-                    limiter: c.sparse.limiter(),
+                    main_overhead: c.sparse.main_overhead(),
                 });
             }
         }
@@ -89,7 +89,7 @@ fn file_safe(label: &str) -> String {
 
 fn csv(rows: &[Row]) -> String {
     let mut s = String::from(
-        "workload,sparsity,pes,dram_gbps,dram_bytes_per_cycle,dense_cycles,sparse_cycles,speedup,ideal,speedup_over_ideal,sparse_utilisation,sparse_limiter\n",
+        "workload,sparsity,pes,dram_gbps,dram_bytes_per_cycle,dense_cycles,sparse_cycles,speedup,ideal,speedup_over_ideal,sparse_utilisation,sparse_main_overhead\n",
     );
     for r in rows {
         let _ = writeln!(
@@ -106,7 +106,7 @@ fn csv(rows: &[Row]) -> String {
             r.ideal,
             r.speedup / r.ideal,
             r.utilisation,
-            r.limiter
+            r.main_overhead
         );
     }
     s
@@ -116,10 +116,10 @@ fn markdown(args: &Args, rows: &[Row]) -> String {
     let mut s = format!(
         "# Accelerator sweep\n\nClock {} MHz, DRAM latency {} cycles, {} SRAM banks x {} ports, format {}. \
          Speedup = dense cycles / sparse cycles of a full training step (MxV, MTxV, VxV); ideal = dense MACs / sparse MACs \
-         = 1/(1-s). `limiter` is what the sparse run spends most of its non-compute cycles on (see ARCHITECTURE.md, Simulator).\n\n",
+         = 1/(1-s). Compute scales exactly with the fired columns, so what keeps the speedup from the ideal is the sparse run's overhead; `main overhead` names its largest part (see ARCHITECTURE.md, Simulator).\n\n",
         args.clock_mhz, args.dram_latency, args.sram_banks, args.sram_ports, args.format
     );
-    s.push_str("| workload | sparsity | PEs | DRAM GB/s | B/cycle | dense cycles | sparse cycles | speedup | ideal | of ideal | sparse util | limiter |\n");
+    s.push_str("| workload | sparsity | PEs | DRAM GB/s | B/cycle | dense cycles | sparse cycles | speedup | ideal | of ideal | sparse util | main overhead |\n");
     s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for r in rows {
         let _ = writeln!(
@@ -136,7 +136,7 @@ fn markdown(args: &Args, rows: &[Row]) -> String {
             r.ideal,
             100.0 * r.speedup / r.ideal,
             100.0 * r.utilisation,
-            r.limiter
+            r.main_overhead
         );
     }
     let short: Vec<&Row> = rows.iter().filter(|r| r.speedup < 0.9 * r.ideal).collect();
@@ -145,11 +145,11 @@ fn markdown(args: &Args, rows: &[Row]) -> String {
         s.push_str("Nowhere in this sweep.\n");
     }
     for r in short {
-        let why = match r.limiter {
+        let why = match r.main_overhead {
             "fixed" => "per-instruction and per-step costs (pipeline fill/drain, the MTxV adder chain, the M_t/G_t vectors, descriptor latency) do not shrink with sparsity and dominate the few cycles of each column",
             "dram" => "DRAM bandwidth: columns wait for their bytes, and the index bytes and per-step vectors do not shrink with sparsity",
             "banks" => "SRAM bank conflicts (more PEs than the banks serve conflict-free)",
-            _ => "compute",
+            _ => "no overhead",
         };
         let _ = writeln!(
             s,

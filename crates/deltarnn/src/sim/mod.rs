@@ -242,7 +242,6 @@ mod tests {
             // DRAM is not the bottleneck and the banks do not conflict at the default 16 PEs.
             for report in [&sim.dense, &sim.sparse] {
                 assert_eq!(report.classes.iter().map(|c| c.stall_cycles + c.bank_stall_cycles).sum::<u64>(), 0);
-                assert_eq!(report.limiter(), "compute");
             }
         }
     }
@@ -262,7 +261,7 @@ mod tests {
         let (few, many) = (run(4), run(64));
         assert!(few.speedup() > 0.9 * few.ideal_speedup(), "{} of {}", few.speedup(), few.ideal_speedup());
         assert!(many.speedup() < 0.7 * many.ideal_speedup(), "{} of {}", many.speedup(), many.ideal_speedup());
-        assert_eq!(many.sparse.limiter(), "fixed");
+        assert_eq!(many.sparse.main_overhead(), "fixed");
     }
 
     #[test]
