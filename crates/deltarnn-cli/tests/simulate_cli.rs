@@ -163,5 +163,7 @@ fn sweep_writes_table_and_plot() {
     assert!(md.contains("out of reach") && md.contains("| main overhead |"), "{md}");
     // 64 wide at 64 PEs: a column is 4 cycles, the per-step costs dominate.
     assert!(md.contains("s=0.90 at 64 PEs, 25.6 GB/s") && md.contains("fixed"), "{md}");
-    assert!(std::fs::metadata(out_dir.join("sweep-s_0.90.png")).unwrap().len() > 1000);
+    for png in ["sweep-s_0.90.png", "sweep-s_0.90-time.png"] {
+        assert!(std::fs::metadata(out_dir.join(png)).unwrap().len() > 1000, "{png}");
+    }
 }

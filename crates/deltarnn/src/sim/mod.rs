@@ -262,6 +262,7 @@ mod tests {
         assert!(few.speedup() > 0.9 * few.ideal_speedup(), "{} of {}", few.speedup(), few.ideal_speedup());
         assert!(many.speedup() < 0.7 * many.ideal_speedup(), "{} of {}", many.speedup(), many.ideal_speedup());
         assert_eq!(many.sparse.main_overhead(), "fixed");
+        assert_eq!(many.shortfall_cause(), "fixed costs");
     }
 
     #[test]
@@ -294,6 +295,9 @@ mod tests {
         let byte_ratio = starved.dense.total_dram_bytes() as f64 / starved.sparse.total_dram_bytes() as f64;
         assert!((starved.speedup() / byte_ratio - 1.0).abs() < 0.03, "{} vs {byte_ratio}", starved.speedup());
         assert!(starved.speedup() < starved.ideal_speedup());
+        // What is lost is mostly the per-step M_t and G_t vectors, R words each through the
+        // starved DRAM whatever fires, more than the index bytes.
+        assert_eq!(starved.shortfall_cause(), "fixed costs");
     }
 
     #[test]

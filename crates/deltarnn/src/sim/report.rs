@@ -160,6 +160,25 @@ impl Comparison {
         ratio(self.dense.class(class).cycles(), self.sparse.class(class).cycles())
     }
 
+    /// What keeps the speedup below the ideal. The sparse cycles beyond dense / ideal split into
+    /// per-column cycles (compute and bank cycles scale exactly with the columns, so this is the
+    /// DRAM time of the 2 index bytes each sparse column adds when columns are DRAM bound) and
+    /// fixed cycles (fill/drain, adder chain, vectors and descriptors, which do not shrink).
+    /// Returns "index bytes" or "fixed costs", whichever is larger.
+    pub fn shortfall_cause(&self) -> &'static str {
+        let ideal = self.ideal_speedup().max(1e-12);
+        let fixed =
+            |r: &SimReport| (r.classes.iter().map(|c| c.overhead_cycles).sum::<u64>() + r.descriptor_cycles) as f64;
+        let columns = |r: &SimReport| r.total_cycles() as f64 - fixed(r);
+        let fixed_excess = fixed(&self.sparse) - fixed(&self.dense) / ideal;
+        let column_excess = columns(&self.sparse) - columns(&self.dense) / ideal;
+        if column_excess > fixed_excess {
+            "index bytes"
+        } else {
+            "fixed costs"
+        }
+    }
+
     /// The ideal speedup 1 / (1 - s) from the work itself: dense MACs / sparse MACs.
     pub fn ideal_speedup(&self) -> f64 {
         ratio(self.dense.total_macs(), self.sparse.total_macs())
