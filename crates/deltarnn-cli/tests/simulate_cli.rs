@@ -62,6 +62,7 @@ fn simulate_json_reports_speedups_near_ideal() {
         assert!(speedup > 1.0 && speedup <= ideal * 1.001, "{speedup} {ideal}");
         assert!((speedup / ideal - 1.0).abs() < 0.10, "{speedup} {ideal}");
         assert!(total["dense_cycles"].as_u64().unwrap() > total["sparse_cycles"].as_u64().unwrap());
+        assert!(total["dense_sram_bytes"].as_u64().unwrap() > total["sparse_sram_bytes"].as_u64().unwrap());
         for class in ["mxv", "mtxv", "vxv"] {
             assert!(v["classes"][class]["sparse_macs"].as_u64().unwrap() > 0, "{class}");
         }

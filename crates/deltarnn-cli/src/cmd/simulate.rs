@@ -276,6 +276,7 @@ fn print_table(args: &Args, config: &SimConfig, w: &Workload, c: &Comparison, va
         (s, b)
     };
     let ((dd, db), (sd, sb)) = (stalls(&c.dense), stalls(&c.sparse));
+    println!("SRAM traffic: {} B dense / {} B sparse", c.dense.total_sram_bytes(), c.sparse.total_sram_bytes());
     println!(
         "stalls: DRAM {dd} dense / {sd} sparse, SRAM banks {db} dense / {sb} sparse; largest sparse overhead: {}",
         c.sparse.main_overhead()

@@ -32,6 +32,11 @@ fn streams(class: OpClass) -> &'static [(usize, u64)] {
     }
 }
 
+/// SRAM word accesses per row of a column of `class` (1 MxV, 2 MTxV, 3 VxV).
+pub fn accesses_per_row(class: OpClass) -> u64 {
+    streams(class).iter().map(|&(_, a)| a).sum()
+}
+
 /// Cycles the PEs need for one column of `class` over `rows` rows, bank conflicts included:
 /// the sum over row slots of the busiest bank's ceil(accesses / ports). Equals
 /// ceil(rows / pes) when nothing conflicts.

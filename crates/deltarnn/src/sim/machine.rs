@@ -81,6 +81,7 @@ pub fn run(config: &SimConfig, program: &Program) -> SimReport {
                 stats.stall_cycles += n * (per_column - sram);
                 stats.overhead_cycles += fixed_latency(config, *class) + config.dram_cycles(vector);
                 stats.dram_bytes += n * per_column_bytes + vector;
+                stats.sram_bytes += n * rows as u64 * banks::accesses_per_row(*class) * config.word_bytes;
             }
         }
     }

@@ -22,6 +22,9 @@ pub struct ClassStats {
     pub overhead_cycles: u64,
     /// DRAM bytes moved (weight or gradient columns, index/value lists, vectors).
     pub dram_bytes: u64,
+    /// On-chip SRAM bytes read and written by the PEs (column and vector words, see
+    /// [`super::banks`]).
+    pub sram_bytes: u64,
 }
 
 impl ClassStats {
@@ -35,6 +38,7 @@ impl ClassStats {
         self.stall_cycles += o.stall_cycles;
         self.overhead_cycles += o.overhead_cycles;
         self.dram_bytes += o.dram_bytes;
+        self.sram_bytes += o.sram_bytes;
     }
 
     /// All cycles of this class.
@@ -112,6 +116,11 @@ impl SimReport {
     /// Every DRAM byte.
     pub fn total_dram_bytes(&self) -> u64 {
         self.classes.iter().map(|c| c.dram_bytes).sum::<u64>() + self.descriptor_bytes
+    }
+
+    /// Every SRAM byte the PEs move.
+    pub fn total_sram_bytes(&self) -> u64 {
+        self.classes.iter().map(|c| c.sram_bytes).sum()
     }
 
     /// PE utilisation: MACs / (pes x cycles), in [0, 1] (0 when nothing ran).
@@ -207,6 +216,8 @@ impl Comparison {
                     "sparse_bank_stall_cycles": s.bank_stall_cycles,
                     "dense_dram_bytes": d.dram_bytes,
                     "sparse_dram_bytes": s.dram_bytes,
+                    "dense_sram_bytes": d.sram_bytes,
+                    "sparse_sram_bytes": s.sram_bytes,
                 }),
             );
         }
@@ -224,6 +235,8 @@ impl Comparison {
                 "sparse_macs": self.sparse.total_macs(),
                 "dense_dram_bytes": self.dense.total_dram_bytes(),
                 "sparse_dram_bytes": self.sparse.total_dram_bytes(),
+                "dense_sram_bytes": self.dense.total_sram_bytes(),
+                "sparse_sram_bytes": self.sparse.total_sram_bytes(),
             },
         })
     }
