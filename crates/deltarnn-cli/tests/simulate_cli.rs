@@ -135,6 +135,10 @@ fn bad_trace_files_and_configs_give_one_line_errors() {
     one_line_error(&["simulate", "--trace", good.to_str().unwrap(), "--pes", "0"], "pes = 0");
     one_line_error(&["simulate", "--dram-gbps", "0"], "--dram-gbps");
     one_line_error(&["simulate", "--trace", dir.join("missing.drt").to_str().unwrap()], "missing.drt");
+    let empty = dir.join("empty.drt");
+    let layers = vec![LayerShape { n_input: 16, n_hidden: 64 }];
+    tracefile::write(&empty, &TraceFile { cell: CellKind::Gru, layers, sequences: Vec::new() }).unwrap();
+    one_line_error(&["simulate", "--trace", empty.to_str().unwrap()], "holds no sequences");
 }
 
 #[test]

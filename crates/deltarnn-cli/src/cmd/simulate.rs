@@ -141,6 +141,9 @@ impl Args {
         if let Some(path) = &self.trace {
             let file = tracefile::read(path).with_context(|| format!("reading trace file {}", path.display()))?;
             let label = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if file.sequences.is_empty() {
+                bail!("trace file {} holds no sequences", path.display());
+            }
             let traces = file.sequences.into_iter().flatten().collect();
             return Ok(vec![Workload { label, cell: file.cell, traces }]);
         }
