@@ -16,7 +16,7 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct Args {
     /// Activity-trace file (docs/trace-format.md) to replay instead of generated traces.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["sparsity", "width", "steps", "cell"])]
     pub trace: Option<PathBuf>,
     /// Temporal sparsities of the generated traces (fraction of the columns that do not fire).
     #[arg(long, value_delimiter = ',', default_value = "0.5,0.8,0.9")]
