@@ -324,6 +324,13 @@ mod tests {
         assert!(err.to_string().contains("input width 300 exceeds"), "{err}");
         let no_bandwidth = SimConfig { dram_bytes_per_cycle: 0.0, ..SimConfig::default() };
         assert!(simulate_layer(&no_bandwidth, CellKind::Gru, &trace).is_err());
+        for (banks, ports) in [(1, 2), (32, 0)] {
+            let sram = SimConfig { sram_banks: banks, sram_ports: ports, ..SimConfig::default() };
+            let err = simulate_layer(&sram, CellKind::Lstm, &trace).unwrap_err();
+            assert!(err.to_string().contains("at least 2 banks"), "{err}");
+        }
+        let err = check_values(&SimConfig::default(), Format::Bf16, CellKind::Lstm, &wide, 1e-3, 1).unwrap_err();
+        assert!(err.to_string().contains("exceeds"), "{err}");
     }
 
     #[test]
