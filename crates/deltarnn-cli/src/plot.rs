@@ -70,7 +70,14 @@ pub fn line_chart(path: &Path, title: &str, x_label: &str, y_label: &str, series
         mesh.disable_x_mesh().disable_y_mesh().x_labels(0).y_labels(0);
     }
     mesh.draw().map_err(|e| err(&e))?;
-    let colours = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44), RGBColor(148, 103, 189)];
+    let colours = [
+        RGBColor(31, 119, 180),
+        RGBColor(214, 39, 40),
+        RGBColor(44, 160, 44),
+        RGBColor(148, 103, 189),
+        RGBColor(255, 127, 14),
+        RGBColor(0, 0, 0),
+    ];
     for (s, colour) in series.iter().zip(colours.iter().cycle()) {
         let colour = *colour;
         let drawn =

@@ -182,3 +182,29 @@ fn a_locked_run_directory_is_refused() {
     assert!(stderr(&out).contains("is in use by process 1"), "{}", stderr(&out));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn record_trace_writes_a_file_the_simulator_replays() {
+    let dir = scratch("trace");
+    let run = dir.join("run");
+    let trace = dir.join("run.drt");
+    let mut args = train_args(run.to_str().unwrap(), "1");
+    args.extend(["--record-trace", trace.to_str().unwrap(), "--trace-sequences", "3"]);
+    let out = deltarnn(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = deltarnn::tracefile::read(&trace).unwrap();
+    assert_eq!(file.sequences.len(), 3);
+    assert_eq!(file.layers.len(), 1);
+    assert_eq!(file.layers[0].n_hidden, 16);
+    let out = deltarnn(&["simulate", "--trace", trace.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["layer_traces"], 3);
+    assert!(v["total"]["speedup"].as_f64().unwrap() > 1.0, "{v}");
+    // A dense run has no trace to record.
+    let dense = dir.join("dense");
+    let mut args = train_args(dense.to_str().unwrap(), "1");
+    args.extend(["--dense", "--record-trace", trace.to_str().unwrap()]);
+    let out = deltarnn(&args);
+    assert!(!out.status.success() && stderr(&out).starts_with("error: --record-trace needs a delta run"));
+}

@@ -33,6 +33,18 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// An activity-trace file is malformed (`docs/trace-format.md`).
+    #[error("{}: bad trace file at byte {offset}: expected {expected}, found {found}", path.display())]
+    TraceFile {
+        /// The file (`<bytes>` when parsed from memory).
+        path: PathBuf,
+        /// Byte offset of the field at fault.
+        offset: u64,
+        /// What the format requires there.
+        expected: String,
+        /// What the file holds.
+        found: String,
+    },
     /// Training produced a non-finite loss, gradient or parameter.
     #[error("training diverged at epoch {epoch}, batch {batch}: the {what} is not finite")]
     Diverged {

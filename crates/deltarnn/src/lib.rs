@@ -46,6 +46,7 @@ pub mod sim;
 pub mod synth;
 pub mod synthetic;
 pub mod tensorfile;
+pub mod tracefile;
 pub mod train;
 
 pub use delta::Thresholds;

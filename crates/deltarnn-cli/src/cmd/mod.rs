@@ -13,6 +13,7 @@ pub mod infer;
 pub mod init;
 pub mod report;
 pub mod simulate;
+pub mod simulate_sweep;
 pub mod sweep;
 pub mod synth;
 pub mod train;

@@ -7,8 +7,9 @@ use deltarnn::bundle::Bundle;
 use deltarnn::data::{Dataset, Example};
 use deltarnn::nn::loss::Readout;
 use deltarnn::nn::{init_params, CellKind, Mode, ModelConfig};
+use deltarnn::tracefile;
 use deltarnn::train::run::{RunDir, MODEL_FILE};
-use deltarnn::train::{evaluate, fit, Evaluation, Event, TrainConfig, TrainState};
+use deltarnn::train::{epoch_order, evaluate, fit, Evaluation, Event, TrainConfig, TrainState};
 use deltarnn::Thresholds;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
@@ -37,6 +38,15 @@ pub struct Args {
     /// Print the final metrics as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// After training, write the activity trace (fired indices and deltas per layer and step,
+    /// docs/trace-format.md) of the final model on the first --trace-sequences training
+    /// sequences of the final epoch's order. With --resume and no epochs left, records an
+    /// existing run.
+    #[arg(long, value_name = "FILE")]
+    pub record_trace: Option<PathBuf>,
+    /// Training sequences --record-trace records.
+    #[arg(long, default_value_t = 4)]
+    pub trace_sequences: usize,
 }
 
 /// The model's shape and thresholds.
@@ -153,12 +163,33 @@ impl TrainArgs {
 pub fn run(args: Args) -> Result<()> {
     let dataset = dataset::load(&args.data, &args.dataset, None, false)?;
     let config = args.training.config(&args.model);
+    if args.record_trace.is_some() && (config.dense || args.trace_sequences == 0) {
+        bail!("--record-trace needs a delta run (not --dense) and --trace-sequences of at least 1");
+    }
     let summary = train_run(&dataset, &args.out, &args.model, config, args.resume, false)?;
+    if let Some(path) = &args.record_trace {
+        record_trace(&dataset, &args.out, path, args.trace_sequences)?;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         println!("{}", report::summary_line(&summary));
     }
+    Ok(())
+}
+
+/// Records the final model of the run in `out` on the first `n` training sequences of its final
+/// epoch's order into the trace file `path`.
+fn record_trace(dataset: &Dataset, out: &Path, path: &Path, n: usize) -> Result<()> {
+    let run = RunDir::open(out).with_context(|| format!("opening run directory {}", out.display()))?;
+    let (model, state, config) =
+        run.load_state().with_context(|| format!("loading the final model of {}", out.display()))?;
+    let train = &dataset.train.examples;
+    let order = epoch_order(config.seed, state.epochs_done.saturating_sub(1), train.len());
+    let frames = order.iter().take(n).map(|&i| train[i].frames.as_slice());
+    let file = tracefile::record(&model, config.thresholds, frames);
+    tracefile::write(path, &file).with_context(|| format!("writing trace file {}", path.display()))?;
+    eprintln!("recorded {} sequences of epoch {} into {}", file.sequences.len(), state.epochs_done, path.display());
     Ok(())
 }
 

@@ -8,7 +8,9 @@ pub const INDEX_BYTES: u64 = 2;
 pub const DESCRIPTOR_BYTES: u64 = 16;
 
 /// The accelerator being modelled (spec section 4: the authors' design has 16 PEs, a 7-stage
-/// pipeline, layers up to 256 wide, 16-bit words).
+/// pipeline, layers up to 256 wide, 16-bit words). The defaults add 128 DRAM bytes per cycle
+/// (25.6 GB/s at 200 MHz), 100 cycles of DRAM latency and 32 dual-ported SRAM banks (two per PE
+/// at the 16-PE point, so nothing conflicts there).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SimConfig {
     /// Processing elements; each owns `ceil(rows / pes)` weight rows.
@@ -23,6 +25,10 @@ pub struct SimConfig {
     pub max_width: usize,
     /// Bytes per weight or activation word (2 for BF16 and 16-bit fixed point).
     pub word_bytes: u64,
+    /// On-chip SRAM banks, word-interleaved (see [`super::banks`] for the mapping).
+    pub sram_banks: usize,
+    /// Ports per SRAM bank: reads or writes it serves per cycle.
+    pub sram_ports: usize,
 }
 
 impl Default for SimConfig {
@@ -34,6 +40,8 @@ impl Default for SimConfig {
             dram_latency_cycles: 100,
             max_width: 256,
             word_bytes: 2,
+            sram_banks: 32,
+            sram_ports: 2,
         }
     }
 }
@@ -52,6 +60,12 @@ impl SimConfig {
         }
         if self.word_bytes == 0 {
             return Err(Error::Invalid("word bytes must be at least 1".into()));
+        }
+        if self.sram_banks < 2 || self.sram_ports == 0 {
+            return Err(Error::Invalid(format!(
+                "the SRAM needs at least 2 banks and 1 port per bank, got {} banks of {} ports",
+                self.sram_banks, self.sram_ports
+            )));
         }
         if self.max_width == 0 {
             return Err(Error::Invalid("max width must be at least 1".into()));

@@ -1,5 +1,6 @@
 //! The cycle model: runs a [`Program`] and counts cycles, MACs and DRAM bytes.
 
+use super::banks;
 use super::config::{SimConfig, DESCRIPTOR_BYTES, INDEX_BYTES};
 use super::program::{Instruction, OpClass, Program};
 use super::report::SimReport;
@@ -49,13 +50,15 @@ pub fn descriptor_cycles(config: &SimConfig) -> u64 {
 /// Runs `program` on the accelerator `config` (already validated for the program's shape).
 ///
 /// Per matrix instruction over c columns of a rows-long weight matrix: each column takes
-/// `max(row_cycles, dram_cycles(column_bytes))` (the excess is a DRAM stall; columns stream, so
-/// fetch overlaps compute), plus once [`fixed_latency`] and `dram_cycles(vector_bytes)`. Each
-/// descriptor costs [`descriptor_cycles`]. Instructions run one after another.
+/// `max(banks::column_cycles, dram_cycles(column_bytes))`: `row_cycles` of compute, the bank
+/// conflicts beyond it, and DRAM stall for the rest (columns stream, so fetch overlaps
+/// compute); plus once [`fixed_latency`] and `dram_cycles(vector_bytes)`. Each descriptor costs
+/// [`descriptor_cycles`]. Instructions run one after another.
 pub fn run(config: &SimConfig, program: &Program) -> SimReport {
     let mut report = SimReport { pes: config.pes, ..SimReport::default() };
     let rows = program.rows;
     let compute_per_column = row_cycles(rows, config.pes);
+    let sram_per_column = OpClass::ALL.map(|class| banks::column_cycles(config, class, rows));
     for instruction in &program.instructions {
         match instruction {
             Instruction::Descriptor { .. } => {
@@ -66,16 +69,19 @@ pub fn run(config: &SimConfig, program: &Program) -> SimReport {
             Instruction::Matrix { class, dense, columns } => {
                 let n = columns.len() as u64;
                 let per_column_bytes = column_bytes(config, *class, rows, *dense);
-                let per_column = compute_per_column.max(config.dram_cycles(per_column_bytes));
+                let sram = sram_per_column[*class as usize];
+                let per_column = sram.max(config.dram_cycles(per_column_bytes));
                 let vector = vector_bytes(config, *class, rows);
                 let stats = report.class_mut(*class);
                 stats.instructions += 1;
                 stats.columns += n;
                 stats.macs += n * rows as u64;
                 stats.compute_cycles += n * compute_per_column;
-                stats.stall_cycles += n * (per_column - compute_per_column);
+                stats.bank_stall_cycles += n * (sram - compute_per_column);
+                stats.stall_cycles += n * (per_column - sram);
                 stats.overhead_cycles += fixed_latency(config, *class) + config.dram_cycles(vector);
                 stats.dram_bytes += n * per_column_bytes + vector;
+                stats.sram_bytes += n * rows as u64 * banks::accesses_per_row(*class) * config.word_bytes;
             }
         }
     }

@@ -13,18 +13,37 @@ pub struct ClassStats {
     pub macs: u64,
     /// Cycles the PEs compute: columns x ceil(rows / pes).
     pub compute_cycles: u64,
-    /// Cycles waiting for DRAM because a column's bytes take longer than its compute.
+    /// Cycles the PEs wait on SRAM bank conflicts (beyond `compute_cycles`).
+    pub bank_stall_cycles: u64,
+    /// Cycles waiting for DRAM because a column's bytes take longer than its compute and SRAM
+    /// accesses.
     pub stall_cycles: u64,
     /// Pipeline fill and drain, the MTxV adder chain, and result/gradient vector transfers.
     pub overhead_cycles: u64,
     /// DRAM bytes moved (weight or gradient columns, index/value lists, vectors).
     pub dram_bytes: u64,
+    /// On-chip SRAM bytes read and written by the PEs (column and vector words, see
+    /// [`super::banks`]).
+    pub sram_bytes: u64,
 }
 
 impl ClassStats {
+    /// Adds another run's counts.
+    pub fn add(&mut self, o: &ClassStats) {
+        self.instructions += o.instructions;
+        self.columns += o.columns;
+        self.macs += o.macs;
+        self.compute_cycles += o.compute_cycles;
+        self.bank_stall_cycles += o.bank_stall_cycles;
+        self.stall_cycles += o.stall_cycles;
+        self.overhead_cycles += o.overhead_cycles;
+        self.dram_bytes += o.dram_bytes;
+        self.sram_bytes += o.sram_bytes;
+    }
+
     /// All cycles of this class.
     pub fn cycles(&self) -> u64 {
-        self.compute_cycles + self.stall_cycles + self.overhead_cycles
+        self.compute_cycles + self.bank_stall_cycles + self.stall_cycles + self.overhead_cycles
     }
 }
 
@@ -44,6 +63,36 @@ pub struct SimReport {
 }
 
 impl SimReport {
+    /// Adds another run's counts (e.g. the next layer or sequence), run back to back.
+    pub fn add(&mut self, o: &SimReport) {
+        for (a, b) in self.classes.iter_mut().zip(&o.classes) {
+            a.add(b);
+        }
+        self.descriptors += o.descriptors;
+        self.descriptor_cycles += o.descriptor_cycles;
+        self.descriptor_bytes += o.descriptor_bytes;
+    }
+
+    /// The largest of the cycles beyond pure compute, which is what keeps a sparse run from the
+    /// ideal speedup (compute itself scales exactly with the fired columns): "dram" (DRAM
+    /// stalls), "banks" (SRAM conflicts) or "fixed" (pipeline fill/drain, adder chain, vectors and
+    /// descriptors: per-instruction and per-step costs); "none" when there are none.
+    pub fn main_overhead(&self) -> &'static str {
+        let sum = |f: fn(&ClassStats) -> u64| self.classes.iter().map(f).sum::<u64>();
+        let dram = sum(|c| c.stall_cycles);
+        let banks = sum(|c| c.bank_stall_cycles);
+        let fixed = sum(|c| c.overhead_cycles) + self.descriptor_cycles;
+        if dram + banks + fixed == 0 {
+            "none"
+        } else if dram >= banks && dram >= fixed {
+            "dram"
+        } else if banks >= fixed {
+            "banks"
+        } else {
+            "fixed"
+        }
+    }
+
     /// The counts of one class.
     pub fn class(&self, class: OpClass) -> &ClassStats {
         &self.classes[class as usize]
@@ -67,6 +116,11 @@ impl SimReport {
     /// Every DRAM byte.
     pub fn total_dram_bytes(&self) -> u64 {
         self.classes.iter().map(|c| c.dram_bytes).sum::<u64>() + self.descriptor_bytes
+    }
+
+    /// Every SRAM byte the PEs move.
+    pub fn total_sram_bytes(&self) -> u64 {
+        self.classes.iter().map(|c| c.sram_bytes).sum()
     }
 
     /// PE utilisation: MACs / (pes x cycles), in [0, 1] (0 when nothing ran).
@@ -99,6 +153,12 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    /// Adds another run's dense and sparse counts.
+    pub fn add(&mut self, o: &Comparison) {
+        self.dense.add(&o.dense);
+        self.sparse.add(&o.sparse);
+    }
+
     /// Dense cycles / sparse cycles over the whole training step.
     pub fn speedup(&self) -> f64 {
         ratio(self.dense.total_cycles(), self.sparse.total_cycles())
@@ -107,6 +167,25 @@ impl Comparison {
     /// Dense cycles / sparse cycles of one class.
     pub fn class_speedup(&self, class: OpClass) -> f64 {
         ratio(self.dense.class(class).cycles(), self.sparse.class(class).cycles())
+    }
+
+    /// What keeps the speedup below the ideal. The sparse cycles beyond dense / ideal split into
+    /// per-column cycles (compute and bank cycles scale exactly with the columns, so this is the
+    /// DRAM time of the 2 index bytes each sparse column adds when columns are DRAM bound) and
+    /// fixed cycles (fill/drain, adder chain, vectors and descriptors, which do not shrink).
+    /// Returns "index bytes" or "fixed costs", whichever is larger.
+    pub fn shortfall_cause(&self) -> &'static str {
+        let ideal = self.ideal_speedup().max(1e-12);
+        let fixed =
+            |r: &SimReport| (r.classes.iter().map(|c| c.overhead_cycles).sum::<u64>() + r.descriptor_cycles) as f64;
+        let columns = |r: &SimReport| r.total_cycles() as f64 - fixed(r);
+        let fixed_excess = fixed(&self.sparse) - fixed(&self.dense) / ideal;
+        let column_excess = columns(&self.sparse) - columns(&self.dense) / ideal;
+        if column_excess > fixed_excess {
+            "index bytes"
+        } else {
+            "fixed costs"
+        }
     }
 
     /// The ideal speedup 1 / (1 - s) from the work itself: dense MACs / sparse MACs.
@@ -131,15 +210,20 @@ impl Comparison {
                     "sparse_utilisation": self.sparse.class_utilisation(class),
                     "dense_macs": d.macs,
                     "sparse_macs": s.macs,
-                    "dense_stall_cycles": d.stall_cycles,
-                    "sparse_stall_cycles": s.stall_cycles,
+                    "dense_dram_stall_cycles": d.stall_cycles,
+                    "sparse_dram_stall_cycles": s.stall_cycles,
+                    "dense_bank_stall_cycles": d.bank_stall_cycles,
+                    "sparse_bank_stall_cycles": s.bank_stall_cycles,
                     "dense_dram_bytes": d.dram_bytes,
                     "sparse_dram_bytes": s.dram_bytes,
+                    "dense_sram_bytes": d.sram_bytes,
+                    "sparse_sram_bytes": s.sram_bytes,
                 }),
             );
         }
         serde_json::json!({
             "classes": classes,
+            "sparse_main_overhead": self.sparse.main_overhead(),
             "total": {
                 "dense_cycles": self.dense.total_cycles(),
                 "sparse_cycles": self.sparse.total_cycles(),
@@ -151,6 +235,8 @@ impl Comparison {
                 "sparse_macs": self.sparse.total_macs(),
                 "dense_dram_bytes": self.dense.total_dram_bytes(),
                 "sparse_dram_bytes": self.sparse.total_dram_bytes(),
+                "dense_sram_bytes": self.dense.total_sram_bytes(),
+                "sparse_sram_bytes": self.sparse.total_sram_bytes(),
             },
         })
     }

@@ -151,6 +151,14 @@ pub fn evaluate<U: Utterance>(
     })
 }
 
+/// The order in which epoch `epoch` (0-based) visits `n` training sequences. It depends only on
+/// the seed and the epoch, so a resumed run sees the same batches.
+pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    Rng::seed(seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)).shuffle(&mut order);
+    order
+}
+
 /// Trains `model` from `state` until `config.epochs` epochs are done or early stopping triggers.
 /// Every epoch is reported through `on_event` (which saves files). Stops with an error naming the
 /// epoch and batch when a loss or gradient is not finite; the parameters are then those after the
@@ -180,9 +188,7 @@ pub fn fit<U: Utterance>(
             !config.dense && config.pretrain_dense_epochs > 0 && epoch == config.pretrain_dense_epochs;
         let epoch_lr = if first_delta_after_pretraining { state.learning_rate * 0.1 } else { state.learning_rate };
 
-        // The order depends only on the seed and the epoch, so a resumed run sees the same batches.
-        let mut order: Vec<usize> = (0..train.len()).collect();
-        Rng::seed(config.seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)).shuffle(&mut order);
+        let order = epoch_order(config.seed, epoch, train.len());
         let batches: Vec<&[usize]> = order.chunks(batch_size).collect();
 
         let start = Instant::now();

@@ -7,7 +7,7 @@ pub mod optim;
 /// The run directory.
 pub mod run;
 
-pub use fit::{evaluate, fit, Evaluation, Event, TrainState};
+pub use fit::{epoch_order, evaluate, fit, Evaluation, Event, TrainState};
 
 use crate::cost::Sparsity;
 use crate::nn::loss::Readout;
