@@ -47,7 +47,12 @@ impl Bundle {
     /// Reads a checkpoint written by [`Bundle::save`] and checks that its front end matches the
     /// model (feature count, class count).
     pub fn load(path: &Path) -> Result<Bundle> {
-        let (model, mut extra) = checkpoint::load(path)?;
+        Self::from_bytes(path, &crate::tensorfile::read_bytes(path)?)
+    }
+
+    /// [`Bundle::load`] on bytes in memory; `path` only names the file in errors.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Bundle> {
+        let (model, mut extra) = checkpoint::from_bytes(path, bytes)?;
         let bad = |reason: String| Error::Checkpoint { path: path.to_path_buf(), reason };
         let mut take = |key: &str| {
             extra.remove(key).ok_or_else(|| {

@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use mel::LogMel;
-pub use wav::{read_wav, Wav};
+pub use wav::{parse_wav, read_wav, Wav};
 
 use crate::{Error, Result};
 
@@ -116,7 +116,8 @@ impl Default for Limits {
 
 /// Reads `path` and returns mono samples at `config.sample_rate_hz` (mean removed when asked).
 pub fn load_utterance(path: &Path, config: &FeatureConfig, limits: &Limits) -> Result<Vec<f32>> {
-    let wav = read_wav(path, limits.max_file_bytes)?;
+    let wav = read_wav(path, limits)?;
+    // The header check in read_wav uses the declared block size; this one the decoded samples.
     let seconds = wav.duration_seconds();
     if seconds > limits.max_utterance_seconds {
         return Err(Error::UtteranceTooLong {

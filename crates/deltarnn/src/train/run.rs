@@ -105,64 +105,7 @@ impl RunDir {
     /// training configuration it was started with.
     pub fn load_state(&self) -> Result<(Model<f32>, TrainState, TrainConfig)> {
         let path = self.path(STATE_FILE);
-        let bad = |reason: String| Error::Checkpoint { path: path.clone(), reason };
-        let bytes = tensorfile::read_bytes(&path)?;
-        let st = tensorfile::parse(&path, &bytes)?;
-        let (_, header) =
-            safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("unreadable header ({e})")))?;
-        let text =
-            header.metadata().as_ref().and_then(|m| m.get("state")).ok_or_else(|| bad("no 'state' metadata".into()))?;
-        let meta: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| bad(format!("state metadata is not JSON ({e})")))?;
-        let field = |name: &str| meta.get(name).cloned().ok_or_else(|| bad(format!("state metadata has no '{name}'")));
-        let model_config: ModelConfig =
-            serde_json::from_value(field("model_config")?).map_err(|e| bad(format!("model_config: {e}")))?;
-        model_config.validate().map_err(|e| bad(e.to_string()))?;
-        let config: TrainConfig =
-            serde_json::from_value(field("train_config")?).map_err(|e| bad(format!("train_config: {e}")))?;
-        let history: Vec<EpochRecord> =
-            serde_json::from_value(field("history")?).map_err(|e| bad(format!("history: {e}")))?;
-        let plateau: Plateau = serde_json::from_value(field("plateau")?).map_err(|e| bad(format!("plateau: {e}")))?;
-        let number = |name: &str| -> Result<f64> {
-            field(name)?.as_f64().ok_or_else(|| bad(format!("'{name}' is not a number")))
-        };
-
-        let mut loaded = Vec::new();
-        for prefix in ["param", "adam_m", "adam_v"] {
-            let mut params = Params::<f32>::zeros(&model_config);
-            for (i, s) in params.slices_mut().into_iter().enumerate() {
-                let name = format!("{prefix}.{i}");
-                let view = st.tensor(&name).map_err(|_| bad(format!("missing tensor '{name}'")))?;
-                if view.shape() != [s.len()] {
-                    return Err(bad(format!("tensor '{name}' has shape {:?}, expected [{}]", view.shape(), s.len())));
-                }
-                let values = tensorfile::floats(&path, &name, &view)?;
-                for (d, v) in s.iter_mut().zip(values) {
-                    *d = v as f32;
-                }
-            }
-            loaded.push(params);
-        }
-        let v = loaded.pop().expect("three");
-        let m = loaded.pop().expect("three");
-        let params = loaded.pop().expect("three");
-        if !params.all_finite() {
-            return Err(bad("the saved parameters are not finite".into()));
-        }
-        let mut optimizer = AdamW::new(&model_config, config.weight_decay);
-        optimizer.m = m;
-        optimizer.v = v;
-        optimizer.steps = number("optimizer_steps")? as u64;
-        let state = TrainState {
-            epochs_done: number("epochs_done")? as usize,
-            optimizer,
-            learning_rate: number("learning_rate")?,
-            plateau,
-            best_valid_accuracy: meta.get("best_valid_accuracy").and_then(|v| v.as_f64()).unwrap_or(f64::NEG_INFINITY),
-            best_epoch: number("best_epoch")? as usize,
-            history,
-        };
-        Ok((Model { config: model_config, params }, state, config))
+        state_from_bytes(&path, &tensorfile::read_bytes(&path)?)
     }
 
     /// Writes metrics.json.
@@ -170,6 +113,77 @@ impl RunDir {
         let text = serde_json::to_string_pretty(metrics).map_err(|e| Error::Invalid(e.to_string()))?;
         write_atomic(&self.path(METRICS_FILE), text.as_bytes())
     }
+}
+
+/// Parses the bytes of a `state.safetensors` ([`RunDir::load_state`]); `path` only names the file
+/// in errors.
+pub fn state_from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model<f32>, TrainState, TrainConfig)> {
+    let path = path.to_path_buf();
+    let bad = |reason: String| Error::Checkpoint { path: path.clone(), reason };
+    let st = tensorfile::parse(&path, bytes)?;
+    let (_, header) =
+        safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("unreadable header ({e})")))?;
+    let text =
+        header.metadata().as_ref().and_then(|m| m.get("state")).ok_or_else(|| bad("no 'state' metadata".into()))?;
+    let meta: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| bad(format!("state metadata is not JSON ({e})")))?;
+    let field = |name: &str| meta.get(name).cloned().ok_or_else(|| bad(format!("state metadata has no '{name}'")));
+    let model_config: ModelConfig =
+        serde_json::from_value(field("model_config")?).map_err(|e| bad(format!("model_config: {e}")))?;
+    model_config.validate().map_err(|e| bad(e.to_string()))?;
+    // Parameters and two optimiser moments, 4 bytes each, must all be in the file: a header
+    // claiming a huge model is refused before anything is allocated for it.
+    let needed = (model_config.n_params() as u64).saturating_mul(3 * 4);
+    if needed > bytes.len() as u64 {
+        return Err(bad(format!(
+            "the model configuration needs {needed} bytes of tensors, the file has {}",
+            bytes.len()
+        )));
+    }
+    let config: TrainConfig =
+        serde_json::from_value(field("train_config")?).map_err(|e| bad(format!("train_config: {e}")))?;
+    let history: Vec<EpochRecord> =
+        serde_json::from_value(field("history")?).map_err(|e| bad(format!("history: {e}")))?;
+    let plateau: Plateau = serde_json::from_value(field("plateau")?).map_err(|e| bad(format!("plateau: {e}")))?;
+    let number =
+        |name: &str| -> Result<f64> { field(name)?.as_f64().ok_or_else(|| bad(format!("'{name}' is not a number"))) };
+
+    let mut loaded = Vec::new();
+    for prefix in ["param", "adam_m", "adam_v"] {
+        let mut params = Params::<f32>::zeros(&model_config);
+        for (i, s) in params.slices_mut().into_iter().enumerate() {
+            let name = format!("{prefix}.{i}");
+            let view = st.tensor(&name).map_err(|_| bad(format!("missing tensor '{name}'")))?;
+            if view.shape() != [s.len()] {
+                return Err(bad(format!("tensor '{name}' has shape {:?}, expected [{}]", view.shape(), s.len())));
+            }
+            let values = tensorfile::floats(&path, &name, &view)?;
+            for (d, v) in s.iter_mut().zip(values) {
+                *d = v as f32;
+            }
+        }
+        loaded.push(params);
+    }
+    let v = loaded.pop().expect("three");
+    let m = loaded.pop().expect("three");
+    let params = loaded.pop().expect("three");
+    if !params.all_finite() {
+        return Err(bad("the saved parameters are not finite".into()));
+    }
+    let mut optimizer = AdamW::new(&model_config, config.weight_decay);
+    optimizer.m = m;
+    optimizer.v = v;
+    optimizer.steps = number("optimizer_steps")? as u64;
+    let state = TrainState {
+        epochs_done: number("epochs_done")? as usize,
+        optimizer,
+        learning_rate: number("learning_rate")?,
+        plateau,
+        best_valid_accuracy: meta.get("best_valid_accuracy").and_then(|v| v.as_f64()).unwrap_or(f64::NEG_INFINITY),
+        best_epoch: number("best_epoch")? as usize,
+        history,
+    };
+    Ok((Model { config: model_config, params }, state, config))
 }
 
 impl Drop for RunDir {
