@@ -210,6 +210,16 @@ fn decode<R: Read + Seek>(path: &Path, file: R, layout: Layout, limits: &Limits)
     }
     let reader = hound::WavReader::new(file).map_err(|err| hound_error(path, err))?;
     let spec = reader.spec();
+    // hound walks the chunks again on its own. A file whose chunks it reads differently from the
+    // walk above (found by fuzzing: a second RIFF header inside an unknown chunk) must not get a
+    // sample count or a rate that was never checked, so both readings have to agree.
+    let sample_bytes = u64::from(spec.bits_per_sample.div_ceil(8).max(1));
+    if spec.channels != layout.n_channels
+        || spec.sample_rate != layout.sample_rate_hz
+        || u64::from(reader.len()) * sample_bytes > layout.data_bytes
+    {
+        return Err(Error::NotWav { path: path.to_path_buf(), reason: "ambiguous fmt or data chunks".into() });
+    }
     let n_channels = usize::from(spec.channels);
     let n_interleaved = reader.len() as usize;
     let mut interleaved = Vec::with_capacity(n_interleaved);

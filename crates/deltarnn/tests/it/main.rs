@@ -4,10 +4,12 @@
 mod bad_files;
 mod datasets;
 mod equivalence;
+mod fuzz_regressions;
 mod golden_mel;
 mod golden_rnn;
 mod gradcheck;
 mod kernels;
+mod robustness;
 mod synth;
 mod trainer;
 mod training;
