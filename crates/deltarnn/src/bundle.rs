@@ -75,6 +75,12 @@ impl Bundle {
                 normalizer.mean.len()
             )));
         }
+        let finite = normalizer.mean.iter().all(|m| m.is_finite());
+        if !finite || !normalizer.std.iter().all(|s| s.is_finite() && *s > 0.0) {
+            return Err(bad(format!(
+                "metadata '{NORMALIZER}' holds a non-finite mean or a standard deviation that is not positive and finite"
+            )));
+        }
         if labels.names.len() != model.config.n_classes {
             return Err(bad(format!(
                 "the model has {} classes but its label map names {}",

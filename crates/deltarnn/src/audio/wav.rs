@@ -279,7 +279,8 @@ fn hound_error(path: &Path, err: hound::Error) -> Error {
     }
 }
 
-/// Writes 16-bit mono PCM (used by `synth` and by tests).
+/// Writes 16-bit mono PCM (used by `synth` and by tests) atomically: a killed writer never
+/// leaves a half-written WAV under `path`.
 pub fn write_wav_i16(path: &Path, sample_rate_hz: u32, samples: &[f32]) -> Result<()> {
     let spec = hound::WavSpec {
         channels: 1,
@@ -291,12 +292,14 @@ pub fn write_wav_i16(path: &Path, sample_rate_hz: u32, samples: &[f32]) -> Resul
         hound::Error::IoError(source) => Error::Io { path: path.to_path_buf(), source },
         other => Error::NotWav { path: path.to_path_buf(), reason: other.to_string() },
     };
-    let mut writer = hound::WavWriter::create(path, spec).map_err(to_err)?;
+    let mut bytes = Cursor::new(Vec::with_capacity(44 + 2 * samples.len()));
+    let mut writer = hound::WavWriter::new(&mut bytes, spec).map_err(to_err)?;
     for &x in samples {
         let value = (x.clamp(-1.0, 1.0) * 32767.0).round() as i16;
         writer.write_sample(value).map_err(to_err)?;
     }
-    writer.finalize().map_err(to_err)
+    writer.finalize().map_err(to_err)?;
+    crate::files::write_atomic(path, &bytes.into_inner())
 }
 
 /// Parses a mono 16-bit WAV held in memory whose size fields may be bogus (espeak-ng writing to a

@@ -12,7 +12,6 @@
 //! checksum and every length before trusting a byte. The header's `key` hashes the front-end
 //! version, the feature config, the limits and, per listed file, its path, speaker, class, size
 //! and modification time: a change to any of them rebuilds the split.
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -20,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::layout::{Entry, Split};
 use super::SkippedFile;
 use crate::audio::{FeatureConfig, Limits};
+use crate::files::write_atomic;
 use crate::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"DRNNFEAT";
@@ -191,19 +191,10 @@ pub fn write(path: &Path, key: u64, split: Split, config: &FeatureConfig, cached
     checksum.update(&bytes);
     bytes.extend_from_slice(&checksum.finish().to_le_bytes());
 
-    let io_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Error::Io { path, source }
-    };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
     }
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let mut file = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-    file.write_all(&bytes).map_err(io_err(&tmp))?;
-    file.sync_all().map_err(io_err(&tmp))?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(io_err(path))
+    write_atomic(path, &bytes)
 }
 
 #[cfg(test)]

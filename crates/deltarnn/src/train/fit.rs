@@ -108,6 +108,26 @@ fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
         .map_err(|e| Error::Invalid(format!("cannot start {threads} worker threads: {e}")))
 }
 
+/// Checks that every input frame of `utterances` is finite, naming the first bad one.
+fn check_inputs<'a, U: Utterance + 'a>(
+    utterances: impl IntoIterator<Item = &'a U>,
+    n_features: usize,
+    context: impl Fn() -> String,
+) -> Result<()> {
+    for u in utterances {
+        if let Some(i) = u.frames().iter().position(|x| !x.is_finite()) {
+            return Err(Error::NonFiniteInput {
+                utterance: u.name().to_string(),
+                frame: i / n_features.max(1),
+                feature: i % n_features.max(1),
+                value: u.frames()[i],
+                context: context(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Runs `model` over every utterance (in parallel on `threads` threads) and scores it.
 pub fn evaluate<U: Utterance>(
     model: &Model<f32>,
@@ -116,6 +136,7 @@ pub fn evaluate<U: Utterance>(
     readout: Readout,
     threads: usize,
 ) -> Result<Evaluation> {
+    check_inputs(data, model.config.n_features, || "evaluation".into())?;
     let pool = thread_pool(threads)?;
     let results: Vec<(f64, usize, usize, CostReport)> = pool.install(|| {
         data.par_iter()
@@ -186,6 +207,9 @@ pub fn fit<U: Utterance>(
         let mut cost = CostReport::default();
         let (mut loss_sum, mut frames_sum, mut correct) = (0.0, 0usize, 0usize);
         for (b, batch) in batches.iter().enumerate() {
+            check_inputs(batch.iter().map(|&i| &train[i]), model.config.n_features, || {
+                format!("training epoch {}, batch {}", epoch + 1, b + 1)
+            })?;
             let frames: usize =
                 batch.iter().map(|&i| train[i].frame_labels().iter().filter(|&&l| l >= 0).count()).sum();
             let scale = 1.0 / frames.max(1) as f64;
@@ -193,7 +217,7 @@ pub fn fit<U: Utterance>(
             // Fixed groups of GROUP sequences, each summed into its own buffer in order, then the
             // buffers summed in order: the result does not depend on the thread count.
             let groups: Vec<&[usize]> = batch.chunks(GROUP).collect();
-            let per_group: Vec<(f64, usize, CostReport)> = pool.install(|| {
+            let per_group: Vec<(f64, usize, CostReport, Vec<usize>)> = pool.install(|| {
                 buffers[..groups.len()]
                     .par_iter_mut()
                     .zip(tapes[..groups.len()].par_iter_mut())
@@ -201,6 +225,7 @@ pub fn fit<U: Utterance>(
                     .map(|((g, tape), group)| {
                         g.fill_zero();
                         let (mut loss_sum, mut hits, mut cost) = (0.0, 0, CostReport::default());
+                        let mut bad = Vec::new();
                         for &i in group.iter() {
                             let u = &train[i];
                             let loss = model_ref.loss_and_gradient(
@@ -213,17 +238,22 @@ pub fn fit<U: Utterance>(
                                 config.l1_beta,
                             );
                             let decision = utterance_decision(&tape.logits, model_ref.config.n_classes, config.readout);
-                            loss_sum += loss.cross_entropy_sum + loss.l1_penalty / scale;
+                            let sequence_loss = loss.cross_entropy_sum + loss.l1_penalty / scale;
+                            // Name the sequence where a non-finite value first appears.
+                            if !sequence_loss.is_finite() || (bad.is_empty() && !g.all_finite()) {
+                                bad.push(i);
+                            }
+                            loss_sum += sequence_loss;
                             hits += usize::from(decision == u.label());
                             cost.add(&CostReport::from_tape(&model_ref.config, tape, mode));
                         }
-                        (loss_sum, hits, cost)
+                        (loss_sum, hits, cost, bad)
                     })
                     .collect()
             });
             grads.fill_zero();
             let mut batch_loss = 0.0;
-            for (k, (loss, hit, c)) in per_group.iter().enumerate() {
+            for (k, (loss, hit, c, _)) in per_group.iter().enumerate() {
                 grads.add_assign(&buffers[k]);
                 batch_loss += loss;
                 correct += hit;
@@ -233,7 +263,8 @@ pub fn fit<U: Utterance>(
             let mean_loss = batch_loss / frames.max(1) as f64;
             if !mean_loss.is_finite() || !norm.is_finite() {
                 let what = if mean_loss.is_finite() { "gradient norm" } else { "loss" };
-                return Err(Error::Diverged { epoch: epoch + 1, batch: b + 1, what: what.into() });
+                let utterances = per_group.iter().flat_map(|g| &g.3).map(|&i| train[i].name().to_string()).collect();
+                return Err(Error::Diverged { epoch: epoch + 1, batch: b + 1, what: what.into(), utterances });
             }
             let step = state.optimizer.steps as usize + 1;
             let lr = if step <= config.warmup_steps {
@@ -245,7 +276,12 @@ pub fn fit<U: Utterance>(
             state.optimizer.update(&mut model.params, &grads, lr);
             if !model.params.all_finite() {
                 model.params = before;
-                return Err(Error::Diverged { epoch: epoch + 1, batch: b + 1, what: "parameters".into() });
+                return Err(Error::Diverged {
+                    epoch: epoch + 1,
+                    batch: b + 1,
+                    what: "parameters".into(),
+                    utterances: Vec::new(),
+                });
             }
             loss_sum += batch_loss;
             frames_sum += frames;

@@ -4,7 +4,7 @@
 
 use super::optim::{AdamW, Plateau};
 use super::{EpochRecord, TrainConfig, TrainState};
-use crate::files::write_atomic;
+use crate::files::{write_atomic, DirLock};
 use crate::nn::{Model, ModelConfig, Params};
 use crate::tensorfile::{self, NamedTensor};
 use crate::{checkpoint, Error, Result};
@@ -19,45 +19,21 @@ pub const STATE_FILE: &str = "state.safetensors";
 pub const HISTORY_FILE: &str = "history.csv";
 /// Final metrics.
 pub const METRICS_FILE: &str = "metrics.json";
-const LOCK_FILE: &str = ".lock";
 
 /// An open run directory, locked for this process until dropped.
 #[derive(Debug)]
 pub struct RunDir {
     /// The folder.
     pub dir: PathBuf,
+    _lock: DirLock,
 }
 
 impl RunDir {
-    /// Opens (creating it if needed) and locks `dir`. Fails with an "in use" error when another
-    /// live process holds the lock; a lock left by a killed process is taken over.
+    /// Opens (creating it if needed) and locks `dir` ([`DirLock`]). Fails with an "in use" error
+    /// when another live process holds the lock; a lock left by a killed process is taken over.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let lock = dir.join(LOCK_FILE);
-        loop {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
-                Ok(_) => {
-                    std::fs::write(&lock, std::process::id().to_string()).map_err(|e| Error::io(&lock, e))?;
-                    return Ok(RunDir { dir: dir.to_path_buf() });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = std::fs::read_to_string(&lock).unwrap_or_default();
-                    let pid: Option<u32> = holder.trim().parse().ok();
-                    let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
-                    if alive && pid != Some(std::process::id()) {
-                        return Err(Error::Invalid(format!(
-                            "{} is in use by process {} (lock file {})",
-                            dir.display(),
-                            holder.trim(),
-                            lock.display()
-                        )));
-                    }
-                    // Stale lock from a process that no longer runs: remove it and try again.
-                    std::fs::remove_file(&lock).map_err(|e| Error::io(&lock, e))?;
-                }
-                Err(e) => return Err(Error::io(&lock, e)),
-            }
-        }
+        let lock = DirLock::acquire(dir)?;
+        Ok(RunDir { dir: dir.to_path_buf(), _lock: lock })
     }
 
     /// Path of a file in the run.
@@ -167,8 +143,10 @@ pub fn state_from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model<f32>, TrainS
     let v = loaded.pop().expect("three");
     let m = loaded.pop().expect("three");
     let params = loaded.pop().expect("three");
-    if !params.all_finite() {
-        return Err(bad("the saved parameters are not finite".into()));
+    for (what, p) in [("parameters", &params), ("first Adam moments", &m), ("second Adam moments", &v)] {
+        if !p.all_finite() {
+            return Err(bad(format!("the saved {what} are not finite")));
+        }
     }
     let mut optimizer = AdamW::new(&model_config, config.weight_decay);
     optimizer.m = m;
@@ -184,12 +162,6 @@ pub fn state_from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model<f32>, TrainS
         history,
     };
     Ok((Model { config: model_config, params }, state, config))
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(self.dir.join(LOCK_FILE));
-    }
 }
 
 /// history.csv: one row per epoch.

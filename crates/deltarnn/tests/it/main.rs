@@ -4,6 +4,7 @@
 mod bad_files;
 mod datasets;
 mod equivalence;
+mod faults;
 mod fuzz_regressions;
 mod golden_mel;
 mod golden_rnn;
@@ -13,6 +14,7 @@ mod robustness;
 mod synth;
 mod trainer;
 mod training;
+mod untrusted;
 mod util;
 
 use deltarnn::kernels::Real;
