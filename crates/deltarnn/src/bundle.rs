@@ -47,7 +47,12 @@ impl Bundle {
     /// Reads a checkpoint written by [`Bundle::save`] and checks that its front end matches the
     /// model (feature count, class count).
     pub fn load(path: &Path) -> Result<Bundle> {
-        let (model, mut extra) = checkpoint::load(path)?;
+        Self::from_bytes(path, &crate::tensorfile::read_bytes(path)?)
+    }
+
+    /// [`Bundle::load`] on bytes in memory; `path` only names the file in errors.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Bundle> {
+        let (model, mut extra) = checkpoint::from_bytes(path, bytes)?;
         let bad = |reason: String| Error::Checkpoint { path: path.to_path_buf(), reason };
         let mut take = |key: &str| {
             extra.remove(key).ok_or_else(|| {
@@ -68,6 +73,12 @@ impl Bundle {
                 "the model has {n} input features but its feature configuration has {} mel bands and its normaliser {}",
                 feature_config.n_mels,
                 normalizer.mean.len()
+            )));
+        }
+        let finite = normalizer.mean.iter().all(|m| m.is_finite());
+        if !finite || !normalizer.std.iter().all(|s| s.is_finite() && *s > 0.0) {
+            return Err(bad(format!(
+                "metadata '{NORMALIZER}' holds a non-finite mean or a standard deviation that is not positive and finite"
             )));
         }
         if labels.names.len() != model.config.n_classes {

@@ -92,8 +92,10 @@ pub fn load(path: &Path) -> Result<(Model<f32>, BTreeMap<String, String>)> {
 /// Parses checkpoint bytes; `path` only names the file in errors.
 pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model<f32>, BTreeMap<String, String>)> {
     let bad = |reason: String| Error::Checkpoint { path: path.to_path_buf(), reason };
-    let st =
-        safetensors::SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
+    let st = tensorfile::parse(path, bytes).map_err(|e| match e {
+        Error::TensorFile { reason, .. } => bad(reason),
+        other => other,
+    })?;
     let (_, header) =
         safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("unreadable header ({e})")))?;
     let metadata = header.metadata().clone().unwrap_or_default();

@@ -14,6 +14,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Another live process holds the folder's lock file.
+    #[error("{} is in use by process {pid} (lock file {})", path.display(), lock.display())]
+    InUse {
+        /// The locked folder.
+        path: PathBuf,
+        /// What the lock file says (the holder's pid).
+        pid: String,
+        /// The lock file.
+        lock: PathBuf,
+    },
     /// A configuration or argument is out of range.
     #[error("{0}")]
     Invalid(String),
@@ -46,7 +56,10 @@ pub enum Error {
         found: String,
     },
     /// Training produced a non-finite loss, gradient or parameter.
-    #[error("training diverged at epoch {epoch}, batch {batch}: the {what} is not finite")]
+    #[error(
+        "training diverged at epoch {epoch}, batch {batch}: the {what} is not finite{}",
+        in_utterances(utterances)
+    )]
     Diverged {
         /// 1-based epoch.
         epoch: usize,
@@ -54,6 +67,23 @@ pub enum Error {
         batch: usize,
         /// What went non-finite.
         what: String,
+        /// The utterances (file paths) whose loss or gradient was not finite, when known.
+        utterances: Vec<String>,
+    },
+    /// An input frame holds NaN or an infinity (the delta encoder would silently never fire on
+    /// it, so it is caught before use).
+    #[error("{utterance}: input frame {frame}, feature {feature} is not finite ({value}) during {context}")]
+    NonFiniteInput {
+        /// The utterance (file path) holding it.
+        utterance: String,
+        /// 0-based frame.
+        frame: usize,
+        /// 0-based feature.
+        feature: usize,
+        /// The value.
+        value: f32,
+        /// "training epoch E, batch B" or "evaluation".
+        context: String,
     },
     // --- audio and datasets ---
     /// A file that should be a WAV is not one (no RIFF/WAVE header, or a malformed chunk).
@@ -223,6 +253,17 @@ impl Error {
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), source }
+    }
+}
+
+/// " (utterances a.wav, b.wav)" naming at most three, or nothing.
+fn in_utterances(names: &[String]) -> String {
+    let names: Vec<&str> = names.iter().map(String::as_str).filter(|n| !n.is_empty()).collect();
+    match names.len() {
+        0 => String::new(),
+        1 => format!(" (utterance {})", names[0]),
+        n if n <= 3 => format!(" (utterances {})", names.join(", ")),
+        n => format!(" (utterances {} and {} more)", names[..3].join(", "), n - 3),
     }
 }
 

@@ -5,6 +5,7 @@ use crate::{Error, Result};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::Path;
 
 /// A tensor read from a file, converted to f64.
@@ -20,13 +21,68 @@ fn bad(path: &Path, reason: impl Into<String>) -> Error {
     Error::TensorFile { path: path.to_path_buf(), reason: reason.into() }
 }
 
-/// Reads the whole file into memory.
+/// Largest JSON header accepted. safetensors' own limit is 100 MB; our headers hold a model
+/// configuration, a label map and a training history, far below this.
+pub const MAX_HEADER_BYTES: u64 = 16 << 20;
+/// Largest tensor file read into memory (a model at the configuration limits is far smaller).
+pub const MAX_FILE_BYTES: u64 = 4 << 30;
+
+/// Reads the whole file into memory after checking, from its size and its first 8 bytes, that
+/// the header length it declares is plausible: a file claiming a huge header is refused before
+/// anything is allocated for it.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::io(path, e))
+    let io = |e| Error::io(path, e);
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let file_bytes = file.metadata().map_err(io)?.len();
+    if file_bytes > MAX_FILE_BYTES {
+        return Err(bad(path, format!("file has {file_bytes} bytes, the limit is {MAX_FILE_BYTES}")));
+    }
+    let mut prefix = [0u8; 8];
+    let n_prefix = read_up_to(&mut file, &mut prefix).map_err(io)?;
+    check_header_length(path, &prefix[..n_prefix], file_bytes)?;
+    let mut bytes = Vec::with_capacity(file_bytes as usize);
+    bytes.extend_from_slice(&prefix);
+    file.read_to_end(&mut bytes).map_err(io)?;
+    Ok(bytes)
 }
 
-/// Parses safetensors bytes, naming `path` in errors.
+fn read_up_to(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Checks the 8-byte little-endian header length at the start of a file of `file_bytes` bytes.
+fn check_header_length(path: &Path, prefix: &[u8], file_bytes: u64) -> Result<()> {
+    let Ok(prefix) = <[u8; 8]>::try_from(prefix) else {
+        return Err(bad(path, format!("not a valid safetensors file (only {file_bytes} bytes, no header length)")));
+    };
+    let n = u64::from_le_bytes(prefix);
+    if n > MAX_HEADER_BYTES {
+        return Err(bad(
+            path,
+            format!("not a valid safetensors file (header claims {n} bytes, the limit is {MAX_HEADER_BYTES})"),
+        ));
+    }
+    if n > file_bytes - 8 {
+        return Err(bad(
+            path,
+            format!("not a valid safetensors file (header claims {n} bytes, the file has {file_bytes})"),
+        ));
+    }
+    Ok(())
+}
+
+/// Parses safetensors bytes, naming `path` in errors. safetensors itself checks that every
+/// tensor's shape times its dtype size equals its byte range (with overflow checks), and that
+/// the ranges tile the data exactly, so no shape can claim more data than the file holds.
 pub fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<SafeTensors<'a>> {
+    check_header_length(path, bytes.get(..8).unwrap_or(bytes), bytes.len() as u64)?;
     SafeTensors::deserialize(bytes).map_err(|e| bad(path, format!("not a valid safetensors file ({e})")))
 }
 
@@ -42,8 +98,12 @@ pub fn floats(path: &Path, name: &str, view: &TensorView<'_>) -> Result<Vec<f64>
 
 /// Reads the floating tensor `name` and checks that every element is finite.
 pub fn read_float(path: &Path, name: &str) -> Result<FloatTensor> {
-    let bytes = read_bytes(path)?;
-    let st = parse(path, &bytes)?;
+    float_from_bytes(path, &read_bytes(path)?, name)
+}
+
+/// [`read_float`] on bytes in memory; `path` only names the file in errors.
+pub fn float_from_bytes(path: &Path, bytes: &[u8], name: &str) -> Result<FloatTensor> {
+    let st = parse(path, bytes)?;
     let view = st.tensor(name).map_err(|_| bad(path, format!("no tensor named '{name}' (found: {})", names(&st))))?;
     let data = floats(path, name, &view)?;
     if let Some(i) = data.iter().position(|v| !v.is_finite()) {
@@ -54,8 +114,12 @@ pub fn read_float(path: &Path, name: &str) -> Result<FloatTensor> {
 
 /// Reads the integer tensor `name` (I64 or I32) as i64 values with its shape.
 pub fn read_int(path: &Path, name: &str) -> Result<(Vec<usize>, Vec<i64>)> {
-    let bytes = read_bytes(path)?;
-    let st = parse(path, &bytes)?;
+    int_from_bytes(path, &read_bytes(path)?, name)
+}
+
+/// [`read_int`] on bytes in memory; `path` only names the file in errors.
+pub fn int_from_bytes(path: &Path, bytes: &[u8], name: &str) -> Result<(Vec<usize>, Vec<i64>)> {
+    let st = parse(path, bytes)?;
     let view = st.tensor(name).map_err(|_| bad(path, format!("no tensor named '{name}' (found: {})", names(&st))))?;
     let data = view.data();
     let values = match view.dtype() {

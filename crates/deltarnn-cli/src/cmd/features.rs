@@ -2,7 +2,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use deltarnn::data::{CacheStatus, LoadOptions};
 
 use super::dataset::{load_with, DataArgs};
@@ -83,6 +83,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         if !dataset.skipped.is_empty() {
             println!("skipped {} bad files (listed on stderr)", dataset.skipped.len());
+        }
+    }
+    // Writing the cache is this command's job: a cache that could not be written (full disk,
+    // read-only folder) is an error here, while other commands go on with the features in memory.
+    for (split, status) in &dataset.cache {
+        if let CacheStatus::WriteFailed { reason } = status {
+            bail!(
+                "writing the {} feature cache: {reason} (the previous cache file, if any, is unchanged)",
+                split.name()
+            );
         }
     }
     Ok(())

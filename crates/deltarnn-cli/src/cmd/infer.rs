@@ -31,9 +31,12 @@ pub struct Args {
     /// Utterance readout.
     #[arg(long, default_value = "last-non-silence")]
     readout: ReadoutArg,
-    /// Longest utterance accepted, seconds.
-    #[arg(long, default_value_t = 30.0)]
+    /// Longest utterance accepted, seconds (checked from the WAV header before decoding).
+    #[arg(long, default_value_t = Limits::default().max_utterance_seconds)]
     max_utterance_seconds: f64,
+    /// Largest audio file accepted, bytes (checked before reading).
+    #[arg(long, default_value_t = Limits::default().max_file_bytes)]
+    max_file_bytes: u64,
     /// Print one JSON object per line.
     #[arg(long)]
     json: bool,
@@ -52,7 +55,7 @@ pub fn run(args: Args) -> Result<()> {
     let bundle = Bundle::load(&args.model).with_context(|| format!("loading model {}", args.model.display()))?;
     let thresholds = thresholds(&bundle.model, args.theta_x, args.theta_h)?;
     let mel = LogMel::new(&bundle.feature_config).context("the model's feature configuration")?;
-    let limits = Limits { max_utterance_seconds: args.max_utterance_seconds, ..Limits::default() };
+    let limits = Limits { max_utterance_seconds: args.max_utterance_seconds, max_file_bytes: args.max_file_bytes };
     let (model, names) = (&bundle.model, &bundle.labels.names);
     let classes = model.config.n_classes;
     let readout: Readout = args.readout.into();

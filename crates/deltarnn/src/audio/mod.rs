@@ -8,11 +8,12 @@ pub mod resample;
 pub mod wav;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
 pub use mel::LogMel;
-pub use wav::{read_wav, Wav};
+pub use wav::{parse_wav, read_wav, Wav};
 
 use crate::{Error, Result};
 
@@ -116,7 +117,8 @@ impl Default for Limits {
 
 /// Reads `path` and returns mono samples at `config.sample_rate_hz` (mean removed when asked).
 pub fn load_utterance(path: &Path, config: &FeatureConfig, limits: &Limits) -> Result<Vec<f32>> {
-    let wav = read_wav(path, limits.max_file_bytes)?;
+    let wav = read_wav(path, limits)?;
+    // The header check in read_wav uses the declared block size; this one the decoded samples.
     let seconds = wav.duration_seconds();
     if seconds > limits.max_utterance_seconds {
         return Err(Error::UtteranceTooLong {
@@ -142,9 +144,47 @@ pub struct Features {
     pub data: Vec<f32>,
 }
 
-/// Reads, resamples and featurizes `path`; errors when it is shorter than one frame.
+/// Raw audio buffers held by [`featurize_file`], now and at most so far in this process.
+/// Featurising a dataset streams, so the peak stays at most the number of worker threads
+/// however many files there are (a test checks it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AudioBuffers {
+    /// Held right now.
+    pub live: usize,
+    /// Most held at once.
+    pub peak: usize,
+}
+
+static LIVE_BUFFERS: AtomicUsize = AtomicUsize::new(0);
+static PEAK_BUFFERS: AtomicUsize = AtomicUsize::new(0);
+
+/// The current and peak number of raw audio buffers held by [`featurize_file`].
+pub fn audio_buffers() -> AudioBuffers {
+    AudioBuffers { live: LIVE_BUFFERS.load(Ordering::SeqCst), peak: PEAK_BUFFERS.load(Ordering::SeqCst) }
+}
+
+/// Counts one raw audio buffer while it lives.
+struct BufferGuard;
+
+impl BufferGuard {
+    fn new() -> Self {
+        let live = LIVE_BUFFERS.fetch_add(1, Ordering::SeqCst) + 1;
+        PEAK_BUFFERS.fetch_max(live, Ordering::SeqCst);
+        BufferGuard
+    }
+}
+
+impl Drop for BufferGuard {
+    fn drop(&mut self) {
+        LIVE_BUFFERS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Reads, resamples and featurizes `path`; errors when it is shorter than one frame. Only the
+/// frames are returned: the samples are dropped before it returns.
 pub fn featurize_file(path: &Path, mel: &LogMel, limits: &Limits) -> Result<Features> {
     let config = mel.config();
+    let _guard = BufferGuard::new();
     let samples = load_utterance(path, config, limits)?;
     let n_frames = mel.n_frames(samples.len());
     if n_frames == 0 {

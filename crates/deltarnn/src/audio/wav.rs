@@ -4,9 +4,10 @@
 //! The RIFF chunks are walked here first, before hound decodes anything, so that a data chunk
 //! that declares more bytes than the file holds is refused before a single sample is allocated.
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
+use super::Limits;
 use crate::{Error, Result};
 
 /// A decoded, downmixed WAV file.
@@ -40,21 +41,39 @@ struct Layout {
     data_bytes: u64,
 }
 
-/// Reads `path`, checking it fully; refuses files larger than `max_file_bytes`.
-pub fn read_wav(path: &Path, max_file_bytes: u64) -> Result<Wav> {
+/// Reads `path`, checking it fully. Files larger than `limits.max_file_bytes` are refused before
+/// they are opened, and utterances longer than `limits.max_utterance_seconds` from the header,
+/// before a single sample is decoded.
+pub fn read_wav(path: &Path, limits: &Limits) -> Result<Wav> {
     let io_err = |source| Error::Io { path: path.to_path_buf(), source };
     let file_bytes = std::fs::metadata(path).map_err(io_err)?.len();
-    if file_bytes > max_file_bytes {
+    check_file_size(path, file_bytes, limits)?;
+    let file = BufReader::new(File::open(path).map_err(io_err)?);
+    read_wav_from(path, file, file_bytes, limits)
+}
+
+/// Parses WAV `bytes` held in memory with the same checks as [`read_wav`]; `path` only names the
+/// file in errors. This is the entry point of the WAV fuzz target.
+pub fn parse_wav(path: &Path, bytes: &[u8], limits: &Limits) -> Result<Wav> {
+    check_file_size(path, bytes.len() as u64, limits)?;
+    read_wav_from(path, Cursor::new(bytes), bytes.len() as u64, limits)
+}
+
+fn check_file_size(path: &Path, file_bytes: u64, limits: &Limits) -> Result<()> {
+    if file_bytes > limits.max_file_bytes {
         return Err(Error::FileTooLarge {
             path: path.to_path_buf(),
             found_bytes: file_bytes,
-            limit_bytes: max_file_bytes,
+            limit_bytes: limits.max_file_bytes,
         });
     }
-    let mut file = BufReader::new(File::open(path).map_err(io_err)?);
+    Ok(())
+}
+
+fn read_wav_from<R: Read + Seek>(path: &Path, mut file: R, file_bytes: u64, limits: &Limits) -> Result<Wav> {
     let layout = walk_chunks(path, &mut file, file_bytes)?;
-    file.seek(SeekFrom::Start(0)).map_err(io_err)?;
-    decode(path, file, layout)
+    file.seek(SeekFrom::Start(0)).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    decode(path, file, layout, limits)
 }
 
 fn read_exact_or_truncated(path: &Path, file: &mut impl Read, buf: &mut [u8], what: &str) -> Result<()> {
@@ -67,7 +86,7 @@ fn read_exact_or_truncated(path: &Path, file: &mut impl Read, buf: &mut [u8], wh
     })
 }
 
-fn walk_chunks(path: &Path, file: &mut BufReader<File>, file_bytes: u64) -> Result<Layout> {
+fn walk_chunks<R: Read + Seek>(path: &Path, file: &mut R, file_bytes: u64) -> Result<Layout> {
     let not_wav = |reason: &str| Error::NotWav { path: path.to_path_buf(), reason: reason.to_string() };
     let mut riff = [0u8; 12];
     if file_bytes < 4 {
@@ -142,10 +161,10 @@ fn walk_chunks(path: &Path, file: &mut BufReader<File>, file_bytes: u64) -> Resu
     }
 }
 
-fn skip(path: &Path, file: &mut BufReader<File>, n: u64) -> Result<()> {
+fn skip(path: &Path, file: &mut impl Seek, n: u64) -> Result<()> {
     let n = i64::try_from(n)
         .map_err(|_| Error::NotWav { path: path.to_path_buf(), reason: "chunk size overflows".into() })?;
-    file.seek_relative(n).map_err(|source| Error::Io { path: path.to_path_buf(), source })
+    file.seek(SeekFrom::Current(n)).map(|_| ()).map_err(|source| Error::Io { path: path.to_path_buf(), source })
 }
 
 /// Format tags: PCM, IEEE float, and WAVE_FORMAT_EXTENSIBLE (which hound resolves itself).
@@ -153,7 +172,7 @@ const FORMAT_PCM: u16 = 1;
 const FORMAT_FLOAT: u16 = 3;
 const FORMAT_EXTENSIBLE: u16 = 0xFFFE;
 
-fn decode(path: &Path, file: BufReader<File>, layout: Layout) -> Result<Wav> {
+fn decode<R: Read + Seek>(path: &Path, file: R, layout: Layout, limits: &Limits) -> Result<Wav> {
     let unsupported = |reason: String| Error::WavUnsupported { path: path.to_path_buf(), reason };
     let bits = layout.bits_per_sample;
     match layout.format_tag {
@@ -180,8 +199,27 @@ fn decode(path: &Path, file: BufReader<File>, layout: Layout) -> Result<Wav> {
     if layout.data_bytes == 0 {
         return Err(Error::WavEmpty { path: path.to_path_buf() });
     }
+    // The header says how long the utterance is: refuse a long one before allocating for it.
+    let seconds = (layout.data_bytes / block_bytes) as f64 / f64::from(layout.sample_rate_hz);
+    if seconds > limits.max_utterance_seconds {
+        return Err(Error::UtteranceTooLong {
+            path: path.to_path_buf(),
+            found_seconds: seconds,
+            limit_seconds: limits.max_utterance_seconds,
+        });
+    }
     let reader = hound::WavReader::new(file).map_err(|err| hound_error(path, err))?;
     let spec = reader.spec();
+    // hound walks the chunks again on its own. A file whose chunks it reads differently from the
+    // walk above (found by fuzzing: a second RIFF header inside an unknown chunk) must not get a
+    // sample count or a rate that was never checked, so both readings have to agree.
+    let sample_bytes = u64::from(spec.bits_per_sample.div_ceil(8).max(1));
+    if spec.channels != layout.n_channels
+        || spec.sample_rate != layout.sample_rate_hz
+        || u64::from(reader.len()) * sample_bytes > layout.data_bytes
+    {
+        return Err(Error::NotWav { path: path.to_path_buf(), reason: "ambiguous fmt or data chunks".into() });
+    }
     let n_channels = usize::from(spec.channels);
     let n_interleaved = reader.len() as usize;
     let mut interleaved = Vec::with_capacity(n_interleaved);
@@ -241,7 +279,8 @@ fn hound_error(path: &Path, err: hound::Error) -> Error {
     }
 }
 
-/// Writes 16-bit mono PCM (used by `synth` and by tests).
+/// Writes 16-bit mono PCM (used by `synth` and by tests) atomically: a killed writer never
+/// leaves a half-written WAV under `path`.
 pub fn write_wav_i16(path: &Path, sample_rate_hz: u32, samples: &[f32]) -> Result<()> {
     let spec = hound::WavSpec {
         channels: 1,
@@ -253,12 +292,14 @@ pub fn write_wav_i16(path: &Path, sample_rate_hz: u32, samples: &[f32]) -> Resul
         hound::Error::IoError(source) => Error::Io { path: path.to_path_buf(), source },
         other => Error::NotWav { path: path.to_path_buf(), reason: other.to_string() },
     };
-    let mut writer = hound::WavWriter::create(path, spec).map_err(to_err)?;
+    let mut bytes = Cursor::new(Vec::with_capacity(44 + 2 * samples.len()));
+    let mut writer = hound::WavWriter::new(&mut bytes, spec).map_err(to_err)?;
     for &x in samples {
         let value = (x.clamp(-1.0, 1.0) * 32767.0).round() as i16;
         writer.write_sample(value).map_err(to_err)?;
     }
-    writer.finalize().map_err(to_err)
+    writer.finalize().map_err(to_err)?;
+    crate::files::write_atomic(path, &bytes.into_inner())
 }
 
 /// Parses a mono 16-bit WAV held in memory whose size fields may be bogus (espeak-ng writing to a

@@ -12,7 +12,6 @@
 //! checksum and every length before trusting a byte. The header's `key` hashes the front-end
 //! version, the feature config, the limits and, per listed file, its path, speaker, class, size
 //! and modification time: a change to any of them rebuilds the split.
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -20,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::layout::{Entry, Split};
 use super::SkippedFile;
 use crate::audio::{FeatureConfig, Limits};
+use crate::files::write_atomic;
 use crate::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"DRNNFEAT";
@@ -122,6 +122,11 @@ pub fn cache_key(root: &Path, entries: &[Entry], config: &FeatureConfig, limits:
 /// Reads `path` and returns its contents if it is intact and made for `key`.
 pub fn read(path: &Path, key: u64) -> Result<CachedSplit> {
     let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    parse(path, &bytes, key)
+}
+
+/// [`read`] on bytes in memory; `path` only names the file in errors.
+pub fn parse(path: &Path, bytes: &[u8], key: u64) -> Result<CachedSplit> {
     let bad = |reason: String| Error::Cache { path: path.to_path_buf(), reason };
     if bytes.len() < 8 + 4 + 8 + 8 || &bytes[..8] != MAGIC {
         return Err(bad("no cache magic".into()));
@@ -144,11 +149,22 @@ pub fn read(path: &Path, key: u64) -> Result<CachedSplit> {
         return Err(bad("made for other files or another config".into()));
     }
     let data = &body[20 + header_len..];
-    let n_values: usize = header.utterances.iter().map(|u| u.n_frames).sum::<usize>() * header.n_features;
-    if data.len() != n_values * 4 {
-        return Err(bad(format!("holds {} bytes of frames, header says {}", data.len(), n_values * 4)));
+    // Checked: the header is untrusted until the frame bytes are counted.
+    let n_bytes = header
+        .utterances
+        .iter()
+        .try_fold(0usize, |sum, u| sum.checked_add(u.n_frames))
+        .and_then(|n| n.checked_mul(header.n_features))
+        .and_then(|n| n.checked_mul(4));
+    if n_bytes != Some(data.len()) {
+        let says = n_bytes.map_or("more than fits in memory".to_string(), |n| n.to_string());
+        return Err(bad(format!("holds {} bytes of frames, header says {says}", data.len())));
     }
-    let frames = data.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes"))).collect();
+    let frames: Vec<f32> = data.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes"))).collect();
+    // The front end only makes finite numbers; anything else was not written by it.
+    if let Some(i) = frames.iter().position(|x| !x.is_finite()) {
+        return Err(bad(format!("frame value {i} is not finite ({})", frames[i])));
+    }
     Ok(CachedSplit { n_features: header.n_features, utterances: header.utterances, frames, skipped: header.skipped })
 }
 
@@ -175,19 +191,10 @@ pub fn write(path: &Path, key: u64, split: Split, config: &FeatureConfig, cached
     checksum.update(&bytes);
     bytes.extend_from_slice(&checksum.finish().to_le_bytes());
 
-    let io_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Error::Io { path, source }
-    };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
     }
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let mut file = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-    file.write_all(&bytes).map_err(io_err(&tmp))?;
-    file.sync_all().map_err(io_err(&tmp))?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(io_err(path))
+    write_atomic(path, &bytes)
 }
 
 #[cfg(test)]

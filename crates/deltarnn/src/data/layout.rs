@@ -198,20 +198,28 @@ fn scan_fsc(root: &Path) -> Result<[Vec<Entry>; 3]> {
         if split != Split::Train && !path.exists() {
             continue;
         }
-        let table = Table::read(&path)?;
-        let [p, s, a, o, l] = ["path", "speakerId", "action", "object", "location"].map(|name| table.column(name));
-        let (p, s, a, o, l) = (p?, s?, a?, o?, l?);
-        splits[split as usize] = table
-            .rows()
-            .iter()
-            .map(|(_, row)| Entry {
-                rel_path: row[p].clone(),
+        splits[split as usize] = parse_fsc_csv(&path, &read_text(&path)?)?;
+    }
+    Ok(splits)
+}
+
+/// Entries of one Fluent Speech Commands split file (`path,speakerId,action,object,location`
+/// columns, any others ignored); `path` only names the file in errors.
+pub fn parse_fsc_csv(path: &Path, text: &str) -> Result<Vec<Entry>> {
+    let table = Table::parse(path, text)?;
+    let [p, s, a, o, l] = ["path", "speakerId", "action", "object", "location"].map(|name| table.column(name));
+    let (p, s, a, o, l) = (p?, s?, a?, o?, l?);
+    table
+        .rows()
+        .iter()
+        .map(|(line, row)| {
+            Ok(Entry {
+                rel_path: relative_path(path, *line, &row[p])?,
                 speaker: row[s].clone(),
                 class_name: format!("{}|{}|{}", row[a], row[o], row[l]),
             })
-            .collect();
-    }
-    Ok(splits)
+        })
+        .collect()
 }
 
 fn scan_keyword_csv(root: &Path) -> Result<[Vec<Entry>; 3]> {
@@ -222,20 +230,64 @@ fn scan_keyword_csv(root: &Path) -> Result<[Vec<Entry>; 3]> {
             // asc10 ships no test.csv: its test speakers are withheld, so test stays empty.
             continue;
         }
-        let table = Table::read(&path)?;
-        let (p, s, k) = (table.column("path")?, table.column("speaker")?, table.column("keyword")?);
-        splits[split as usize] = table
-            .rows()
-            .iter()
-            .map(|(_, row)| Entry { rel_path: row[p].clone(), speaker: row[s].clone(), class_name: row[k].clone() })
-            .collect();
+        splits[split as usize] = parse_keyword_csv(&path, &read_text(&path)?)?;
     }
     Ok(splits)
 }
 
+/// Entries of one keyword-CSV split file (`path,speaker,keyword` columns); `path` only names the
+/// file in errors.
+pub fn parse_keyword_csv(path: &Path, text: &str) -> Result<Vec<Entry>> {
+    let table = Table::parse(path, text)?;
+    let (p, s, k) = (table.column("path")?, table.column("speaker")?, table.column("keyword")?);
+    table
+        .rows()
+        .iter()
+        .map(|(line, row)| {
+            Ok(Entry {
+                rel_path: relative_path(path, *line, &row[p])?,
+                speaker: row[s].clone(),
+                class_name: row[k].clone(),
+            })
+        })
+        .collect()
+}
+
+/// A manifest's audio path must stay inside the dataset: relative, not empty, without `..`.
+fn relative_path(path: &Path, line: usize, rel: &str) -> Result<String> {
+    use std::path::Component;
+    let bad = |reason: &str| Error::CsvRow { path: path.to_path_buf(), line, reason: format!("path {rel:?} {reason}") };
+    if rel.trim().is_empty() {
+        return Err(bad("is empty"));
+    }
+    let inside = Path::new(rel).components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if !inside {
+        return Err(bad("leaves the dataset folder (absolute or with '..')"));
+    }
+    Ok(rel.to_string())
+}
+
+/// Reads a text file; invalid UTF-8 is an error naming the line.
+fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        Error::CsvRow {
+            path: path.to_path_buf(),
+            line: 1 + valid.iter().filter(|&&b| b == b'\n').count(),
+            reason: "not valid UTF-8 text".into(),
+        }
+    })
+}
+
 fn read_list(path: &Path) -> Result<BTreeSet<String>> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect())
+    Ok(parse_list(&read_text(path)?))
+}
+
+/// The entries of a Speech Commands list file (`validation_list.txt`): one relative path a line,
+/// blank lines ignored.
+pub fn parse_list(text: &str) -> BTreeSet<String> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
 }
 
 fn scan_speech_commands(root: &Path) -> Result<[Vec<Entry>; 3]> {

@@ -21,6 +21,7 @@ pub use layout::{detect, scan, DatasetKind, Entry, LabelMap, Manifest, Split};
 pub use stats::{dataset_stats, DatasetStats, SplitStats};
 
 use crate::audio::{featurize_file, FeatureConfig, Limits, LogMel, Normalizer};
+use crate::files::DirLock;
 use crate::{Error, Result};
 use cache::{CachedSplit, CachedUtterance};
 
@@ -298,17 +299,34 @@ fn cached_or_built(
     };
     let path = cache_dir.join(format!("{}.feat", split.name()));
     let key = cache::cache_key(&manifest.root, entries, &options.feature_config, &options.limits);
-    let status = if path.exists() {
+    let usable = |options: &LoadOptions| -> std::result::Result<CachedSplit, CacheStatus> {
+        if !path.exists() {
+            return Err(CacheStatus::Built);
+        }
         match cache::read(&path, key) {
             // A cache that skipped files cannot stand in for a run that must stop on them.
             Ok(cached) if options.on_bad_file == BadFilePolicy::Stop && !cached.skipped.is_empty() => {
-                CacheStatus::Rebuilt { reason: "it skipped bad files and the policy is stop".into() }
+                Err(CacheStatus::Rebuilt { reason: "it skipped bad files and the policy is stop".into() })
             }
-            Ok(cached) => return Ok((cached, CacheStatus::Hit)),
-            Err(err) => CacheStatus::Rebuilt { reason: err.to_string() },
+            Ok(cached) => Ok(cached),
+            Err(err) => Err(CacheStatus::Rebuilt { reason: err.to_string() }),
         }
-    } else {
-        CacheStatus::Built
+    };
+    // Reading needs no lock: cache files are replaced whole (write_atomic) and checksummed.
+    if let Ok(cached) = usable(options) {
+        return Ok((cached, CacheStatus::Hit));
+    }
+    // Building does: a second process building the same cache gets an "in use" error. A folder
+    // that cannot even be created or locked (read-only) still gives features, just no cache.
+    let _lock = match DirLock::acquire(cache_dir) {
+        Ok(lock) => Some(lock),
+        Err(err @ Error::InUse { .. }) => return Err(err),
+        Err(_) => None,
+    };
+    // The previous holder may have just written it.
+    let status = match usable(options) {
+        Ok(cached) => return Ok((cached, CacheStatus::Hit)),
+        Err(status) => status,
     };
     let built = featurize_split(manifest, split, mel, options, progress)?;
     match cache::write(&path, key, split, &options.feature_config, &built) {

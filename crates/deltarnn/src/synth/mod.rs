@@ -24,6 +24,7 @@ use crate::audio::resample::resample;
 use crate::audio::wav::write_wav_i16;
 use crate::data::csv::quote;
 use crate::data::{par_map_with_progress, Progress, Split, Task};
+use crate::files::{write_atomic, DirLock};
 use crate::rng::Rng;
 use crate::{Error, Result};
 pub use espeak::Voice;
@@ -194,6 +195,8 @@ pub fn synthesize(out: &Path, options: &SynthOptions, mut progress: impl FnMut(&
         return Err(Error::Tool { program: "synth".into(), reason: "min_snr_db must not exceed max_snr_db".into() });
     }
     let espeak_version = espeak::check(&options.espeak)?;
+    // One writer per output folder; a lock left by a killed synth is taken over.
+    let _lock = DirLock::acquire(out)?;
     if out.join("data").exists() {
         return Err(Error::Dataset {
             path: out.join("data"),
@@ -223,9 +226,11 @@ pub fn synthesize(out: &Path, options: &SynthOptions, mut progress: impl FnMut(&
     for result in results {
         total_seconds += result?;
     }
-    // The CSVs are written last, so an interrupted run never looks like a complete corpus.
+    // The CSVs are written last, into a temporary folder renamed to `data/` in one step, so an
+    // interrupted run never looks like a complete corpus (and a rerun starts over).
     let mut n_utterances = [0; 3];
-    let data_dir = out.join("data");
+    let data_dir = out.join(format!(".data.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
     std::fs::create_dir_all(&data_dir).map_err(io_err(data_dir.clone()))?;
     for split in Split::ALL {
         let mut csv = String::from(",path,speakerId,transcription,action,object,location\n");
@@ -243,13 +248,12 @@ pub fn synthesize(out: &Path, options: &SynthOptions, mut progress: impl FnMut(&
             ));
             n_utterances[split as usize] += 1;
         }
-        let path = data_dir.join(format!("{}_data.csv", split.name()));
-        std::fs::write(&path, csv).map_err(io_err(path.clone()))?;
+        write_atomic(&data_dir.join(format!("{}_data.csv", split.name())), csv.as_bytes())?;
     }
     let summary = SynthSummary { options: options.clone(), espeak_version, speakers, n_utterances, total_seconds };
-    let path = out.join("synth.json");
     let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
-    std::fs::write(&path, json).map_err(io_err(path.clone()))?;
+    write_atomic(&out.join("synth.json"), json.as_bytes())?;
+    std::fs::rename(&data_dir, out.join("data")).map_err(io_err(out.join("data")))?;
     Ok(summary)
 }
 

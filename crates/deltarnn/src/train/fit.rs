@@ -13,6 +13,9 @@ use std::time::Instant;
 /// Sequences whose gradients share one buffer (summed in order within the group).
 const GROUP: usize = 2;
 
+/// One group's summed loss, correct decisions, cost and the utterances that went non-finite.
+type GroupResult = (f64, usize, CostReport, Vec<usize>);
+
 /// One group's gradient buffer and tape.
 type GroupBuffers<'a> = (&'a mut Params<f32>, &'a mut SequenceTape<f32>);
 
@@ -111,6 +114,26 @@ fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
         .map_err(|e| Error::Invalid(format!("cannot start {threads} worker threads: {e}")))
 }
 
+/// Checks that every input frame of `utterances` is finite, naming the first bad one.
+fn check_inputs<'a, U: Utterance + 'a>(
+    utterances: impl IntoIterator<Item = &'a U>,
+    n_features: usize,
+    context: impl Fn() -> String,
+) -> Result<()> {
+    for u in utterances {
+        if let Some(i) = u.frames().iter().position(|x| !x.is_finite()) {
+            return Err(Error::NonFiniteInput {
+                utterance: u.name().to_string(),
+                frame: i / n_features.max(1),
+                feature: i % n_features.max(1),
+                value: u.frames()[i],
+                context: context(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Runs `model` over every utterance (in parallel on `threads` threads) and scores it.
 pub fn evaluate<U: Utterance>(
     model: &Model<f32>,
@@ -119,6 +142,7 @@ pub fn evaluate<U: Utterance>(
     readout: Readout,
     threads: usize,
 ) -> Result<Evaluation> {
+    check_inputs(data, model.config.n_features, || "evaluation".into())?;
     let pool = thread_pool(threads)?;
     let results: Vec<(f64, usize, usize, CostReport)> = pool.install(|| {
         data.par_iter()
@@ -195,6 +219,9 @@ pub fn fit<U: Utterance>(
         let mut cost = CostReport::default();
         let (mut loss_sum, mut frames_sum, mut correct) = (0.0, 0usize, 0usize);
         for (b, batch) in batches.iter().enumerate() {
+            check_inputs(batch.iter().map(|&i| &train[i]), model.config.n_features, || {
+                format!("training epoch {}, batch {}", epoch + 1, b + 1)
+            })?;
             let frames: usize =
                 batch.iter().map(|&i| train[i].frame_labels().iter().filter(|&&l| l >= 0).count()).sum();
             let scale = 1.0 / frames.max(1) as f64;
@@ -208,13 +235,14 @@ pub fn fit<U: Utterance>(
                 buffers[..groups.len()].iter_mut().zip(tapes[..groups.len()].iter_mut()).enumerate().collect();
             let group_frames = |k: usize| groups[k].iter().map(|&i| train[i].frames().len()).sum::<usize>();
             work.sort_by_key(|(k, _)| std::cmp::Reverse(group_frames(*k)));
-            let mut per_group: Vec<(usize, (f64, usize, CostReport))> = pool.install(|| {
+            let mut per_group: Vec<(usize, GroupResult)> = pool.install(|| {
                 work.into_par_iter()
                     .with_max_len(1)
                     .map(|(k, (g, tape))| {
                         let group = groups[k];
                         g.fill_zero();
                         let (mut loss_sum, mut hits, mut cost) = (0.0, 0, CostReport::default());
+                        let mut bad = Vec::new();
                         for &i in group.iter() {
                             let u = &train[i];
                             let loss = model_ref.loss_and_gradient(
@@ -227,18 +255,23 @@ pub fn fit<U: Utterance>(
                                 config.l1_beta,
                             );
                             let decision = utterance_decision(&tape.logits, model_ref.config.n_classes, config.readout);
-                            loss_sum += loss.cross_entropy_sum + loss.l1_penalty / scale;
+                            let sequence_loss = loss.cross_entropy_sum + loss.l1_penalty / scale;
+                            // Name the sequence where a non-finite value first appears.
+                            if !sequence_loss.is_finite() || (bad.is_empty() && !g.all_finite()) {
+                                bad.push(i);
+                            }
+                            loss_sum += sequence_loss;
                             hits += usize::from(decision == u.label());
                             cost.add(&CostReport::from_tape(&model_ref.config, tape, mode));
                         }
-                        (k, (loss_sum, hits, cost))
+                        (k, (loss_sum, hits, cost, bad))
                     })
                     .collect()
             });
             per_group.sort_by_key(|(k, _)| *k);
             grads.fill_zero();
             let mut batch_loss = 0.0;
-            for (k, (loss, hit, c)) in per_group.iter() {
+            for (k, (loss, hit, c, _)) in per_group.iter() {
                 grads.add_assign(&buffers[*k]);
                 batch_loss += loss;
                 correct += hit;
@@ -248,7 +281,8 @@ pub fn fit<U: Utterance>(
             let mean_loss = batch_loss / frames.max(1) as f64;
             if !mean_loss.is_finite() || !norm.is_finite() {
                 let what = if mean_loss.is_finite() { "gradient norm" } else { "loss" };
-                return Err(Error::Diverged { epoch: epoch + 1, batch: b + 1, what: what.into() });
+                let utterances = per_group.iter().flat_map(|(_, g)| &g.3).map(|&i| train[i].name().to_string()).collect();
+                return Err(Error::Diverged { epoch: epoch + 1, batch: b + 1, what: what.into(), utterances });
             }
             let step = state.optimizer.steps as usize + 1;
             let lr = if step <= config.warmup_steps {
@@ -260,7 +294,12 @@ pub fn fit<U: Utterance>(
             state.optimizer.update(&mut model.params, &grads, lr);
             if !model.params.all_finite() {
                 model.params = before;
-                return Err(Error::Diverged { epoch: epoch + 1, batch: b + 1, what: "parameters".into() });
+                return Err(Error::Diverged {
+                    epoch: epoch + 1,
+                    batch: b + 1,
+                    what: "parameters".into(),
+                    utterances: Vec::new(),
+                });
             }
             loss_sum += batch_loss;
             frames_sum += frames;

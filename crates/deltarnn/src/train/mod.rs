@@ -21,6 +21,10 @@ pub trait Utterance: Sync {
     fn frame_labels(&self) -> &[i64];
     /// The utterance's class.
     fn label(&self) -> usize;
+    /// Where it came from (a file path), to name it when its loss or gradient is not finite.
+    fn name(&self) -> &str {
+        ""
+    }
 }
 
 /// Everything that shapes a training run (the model's shape is in its own config).
@@ -156,5 +160,8 @@ impl Utterance for crate::data::Example {
     }
     fn label(&self) -> usize {
         self.label
+    }
+    fn name(&self) -> &str {
+        &self.path
     }
 }

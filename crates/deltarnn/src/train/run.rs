@@ -4,7 +4,7 @@
 
 use super::optim::{AdamW, Plateau};
 use super::{EpochRecord, TrainConfig, TrainState};
-use crate::files::write_atomic;
+use crate::files::{write_atomic, DirLock};
 use crate::nn::{Model, ModelConfig, Params};
 use crate::tensorfile::{self, NamedTensor};
 use crate::{checkpoint, Error, Result};
@@ -19,45 +19,21 @@ pub const STATE_FILE: &str = "state.safetensors";
 pub const HISTORY_FILE: &str = "history.csv";
 /// Final metrics.
 pub const METRICS_FILE: &str = "metrics.json";
-const LOCK_FILE: &str = ".lock";
 
 /// An open run directory, locked for this process until dropped.
 #[derive(Debug)]
 pub struct RunDir {
     /// The folder.
     pub dir: PathBuf,
+    _lock: DirLock,
 }
 
 impl RunDir {
-    /// Opens (creating it if needed) and locks `dir`. Fails with an "in use" error when another
-    /// live process holds the lock; a lock left by a killed process is taken over.
+    /// Opens (creating it if needed) and locks `dir` ([`DirLock`]). Fails with an "in use" error
+    /// when another live process holds the lock; a lock left by a killed process is taken over.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let lock = dir.join(LOCK_FILE);
-        loop {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
-                Ok(_) => {
-                    std::fs::write(&lock, std::process::id().to_string()).map_err(|e| Error::io(&lock, e))?;
-                    return Ok(RunDir { dir: dir.to_path_buf() });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = std::fs::read_to_string(&lock).unwrap_or_default();
-                    let pid: Option<u32> = holder.trim().parse().ok();
-                    let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
-                    if alive && pid != Some(std::process::id()) {
-                        return Err(Error::Invalid(format!(
-                            "{} is in use by process {} (lock file {})",
-                            dir.display(),
-                            holder.trim(),
-                            lock.display()
-                        )));
-                    }
-                    // Stale lock from a process that no longer runs: remove it and try again.
-                    std::fs::remove_file(&lock).map_err(|e| Error::io(&lock, e))?;
-                }
-                Err(e) => return Err(Error::io(&lock, e)),
-            }
-        }
+        let lock = DirLock::acquire(dir)?;
+        Ok(RunDir { dir: dir.to_path_buf(), _lock: lock })
     }
 
     /// Path of a file in the run.
@@ -105,64 +81,7 @@ impl RunDir {
     /// training configuration it was started with.
     pub fn load_state(&self) -> Result<(Model<f32>, TrainState, TrainConfig)> {
         let path = self.path(STATE_FILE);
-        let bad = |reason: String| Error::Checkpoint { path: path.clone(), reason };
-        let bytes = tensorfile::read_bytes(&path)?;
-        let st = tensorfile::parse(&path, &bytes)?;
-        let (_, header) =
-            safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("unreadable header ({e})")))?;
-        let text =
-            header.metadata().as_ref().and_then(|m| m.get("state")).ok_or_else(|| bad("no 'state' metadata".into()))?;
-        let meta: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| bad(format!("state metadata is not JSON ({e})")))?;
-        let field = |name: &str| meta.get(name).cloned().ok_or_else(|| bad(format!("state metadata has no '{name}'")));
-        let model_config: ModelConfig =
-            serde_json::from_value(field("model_config")?).map_err(|e| bad(format!("model_config: {e}")))?;
-        model_config.validate().map_err(|e| bad(e.to_string()))?;
-        let config: TrainConfig =
-            serde_json::from_value(field("train_config")?).map_err(|e| bad(format!("train_config: {e}")))?;
-        let history: Vec<EpochRecord> =
-            serde_json::from_value(field("history")?).map_err(|e| bad(format!("history: {e}")))?;
-        let plateau: Plateau = serde_json::from_value(field("plateau")?).map_err(|e| bad(format!("plateau: {e}")))?;
-        let number = |name: &str| -> Result<f64> {
-            field(name)?.as_f64().ok_or_else(|| bad(format!("'{name}' is not a number")))
-        };
-
-        let mut loaded = Vec::new();
-        for prefix in ["param", "adam_m", "adam_v"] {
-            let mut params = Params::<f32>::zeros(&model_config);
-            for (i, s) in params.slices_mut().into_iter().enumerate() {
-                let name = format!("{prefix}.{i}");
-                let view = st.tensor(&name).map_err(|_| bad(format!("missing tensor '{name}'")))?;
-                if view.shape() != [s.len()] {
-                    return Err(bad(format!("tensor '{name}' has shape {:?}, expected [{}]", view.shape(), s.len())));
-                }
-                let values = tensorfile::floats(&path, &name, &view)?;
-                for (d, v) in s.iter_mut().zip(values) {
-                    *d = v as f32;
-                }
-            }
-            loaded.push(params);
-        }
-        let v = loaded.pop().expect("three");
-        let m = loaded.pop().expect("three");
-        let params = loaded.pop().expect("three");
-        if !params.all_finite() {
-            return Err(bad("the saved parameters are not finite".into()));
-        }
-        let mut optimizer = AdamW::new(&model_config, config.weight_decay);
-        optimizer.m = m;
-        optimizer.v = v;
-        optimizer.steps = number("optimizer_steps")? as u64;
-        let state = TrainState {
-            epochs_done: number("epochs_done")? as usize,
-            optimizer,
-            learning_rate: number("learning_rate")?,
-            plateau,
-            best_valid_accuracy: meta.get("best_valid_accuracy").and_then(|v| v.as_f64()).unwrap_or(f64::NEG_INFINITY),
-            best_epoch: number("best_epoch")? as usize,
-            history,
-        };
-        Ok((Model { config: model_config, params }, state, config))
+        state_from_bytes(&path, &tensorfile::read_bytes(&path)?)
     }
 
     /// Writes metrics.json.
@@ -172,10 +91,77 @@ impl RunDir {
     }
 }
 
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(self.dir.join(LOCK_FILE));
+/// Parses the bytes of a `state.safetensors` ([`RunDir::load_state`]); `path` only names the file
+/// in errors.
+pub fn state_from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model<f32>, TrainState, TrainConfig)> {
+    let path = path.to_path_buf();
+    let bad = |reason: String| Error::Checkpoint { path: path.clone(), reason };
+    let st = tensorfile::parse(&path, bytes)?;
+    let (_, header) =
+        safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("unreadable header ({e})")))?;
+    let text =
+        header.metadata().as_ref().and_then(|m| m.get("state")).ok_or_else(|| bad("no 'state' metadata".into()))?;
+    let meta: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| bad(format!("state metadata is not JSON ({e})")))?;
+    let field = |name: &str| meta.get(name).cloned().ok_or_else(|| bad(format!("state metadata has no '{name}'")));
+    let model_config: ModelConfig =
+        serde_json::from_value(field("model_config")?).map_err(|e| bad(format!("model_config: {e}")))?;
+    model_config.validate().map_err(|e| bad(e.to_string()))?;
+    // Parameters and two optimiser moments, 4 bytes each, must all be in the file: a header
+    // claiming a huge model is refused before anything is allocated for it.
+    let needed = (model_config.n_params() as u64).saturating_mul(3 * 4);
+    if needed > bytes.len() as u64 {
+        return Err(bad(format!(
+            "the model configuration needs {needed} bytes of tensors, the file has {}",
+            bytes.len()
+        )));
     }
+    let config: TrainConfig =
+        serde_json::from_value(field("train_config")?).map_err(|e| bad(format!("train_config: {e}")))?;
+    let history: Vec<EpochRecord> =
+        serde_json::from_value(field("history")?).map_err(|e| bad(format!("history: {e}")))?;
+    let plateau: Plateau = serde_json::from_value(field("plateau")?).map_err(|e| bad(format!("plateau: {e}")))?;
+    let number =
+        |name: &str| -> Result<f64> { field(name)?.as_f64().ok_or_else(|| bad(format!("'{name}' is not a number"))) };
+
+    let mut loaded = Vec::new();
+    for prefix in ["param", "adam_m", "adam_v"] {
+        let mut params = Params::<f32>::zeros(&model_config);
+        for (i, s) in params.slices_mut().into_iter().enumerate() {
+            let name = format!("{prefix}.{i}");
+            let view = st.tensor(&name).map_err(|_| bad(format!("missing tensor '{name}'")))?;
+            if view.shape() != [s.len()] {
+                return Err(bad(format!("tensor '{name}' has shape {:?}, expected [{}]", view.shape(), s.len())));
+            }
+            let values = tensorfile::floats(&path, &name, &view)?;
+            for (d, v) in s.iter_mut().zip(values) {
+                *d = v as f32;
+            }
+        }
+        loaded.push(params);
+    }
+    let v = loaded.pop().expect("three");
+    let m = loaded.pop().expect("three");
+    let params = loaded.pop().expect("three");
+    for (what, p) in [("parameters", &params), ("first Adam moments", &m), ("second Adam moments", &v)] {
+        if !p.all_finite() {
+            return Err(bad(format!("the saved {what} are not finite")));
+        }
+    }
+    let mut optimizer = AdamW::new(&model_config, config.weight_decay);
+    optimizer.m = m;
+    optimizer.v = v;
+    optimizer.steps = number("optimizer_steps")? as u64;
+    let state = TrainState {
+        epochs_done: number("epochs_done")? as usize,
+        optimizer,
+        learning_rate: number("learning_rate")?,
+        plateau,
+        best_valid_accuracy: meta.get("best_valid_accuracy").and_then(|v| v.as_f64()).unwrap_or(f64::NEG_INFINITY),
+        best_epoch: number("best_epoch")? as usize,
+        history,
+    };
+    Ok((Model { config: model_config, params }, state, config))
 }
 
 /// history.csv: one row per epoch.

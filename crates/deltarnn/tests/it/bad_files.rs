@@ -8,6 +8,7 @@ use deltarnn::Error;
 use super::util::{pcm16, wav_bytes, write_tone};
 
 const LIMIT: u64 = 1 << 20;
+const LIMITS: Limits = Limits { max_utterance_seconds: 30.0, max_file_bytes: LIMIT };
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
@@ -18,7 +19,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 /// Asserts that the error names the file and returns it.
 #[track_caller]
 fn err_naming(path: &Path) -> Error {
-    let err = read_wav(path, LIMIT).expect_err("bad file was accepted");
+    let err = read_wav(path, &LIMITS).expect_err("bad file was accepted");
     let name = path.file_name().unwrap().to_str().unwrap();
     assert!(err.to_string().contains(name), "{err} does not name {name}");
     err
@@ -104,7 +105,7 @@ fn every_supported_encoding_decodes_to_the_same_signal() {
     ];
     for (name, tag, bits, data, tolerance) in cases {
         let path = write(dir.path(), name, &wav_bytes(tag, 1, 8000, bits, &data, None));
-        let wav = read_wav(&path, LIMIT).unwrap_or_else(|e| panic!("{e}"));
+        let wav = read_wav(&path, &LIMITS).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((wav.sample_rate_hz, wav.samples.len()), (8000, 64), "{name}");
         for (got, want) in wav.samples.iter().zip(&signal) {
             assert!((f64::from(*got) - want).abs() <= tolerance, "{name}: {got} vs {want}");
@@ -113,7 +114,7 @@ fn every_supported_encoding_decodes_to_the_same_signal() {
     // Three channels are averaged.
     let frames: Vec<f32> = [0.3, 0.0, -0.3, 0.6, 0.6, 0.6].to_vec();
     let path = write(dir.path(), "three.wav", &wav_bytes(1, 3, 16000, 16, &pcm16(&frames), None));
-    let wav = read_wav(&path, LIMIT).unwrap();
+    let wav = read_wav(&path, &LIMITS).unwrap();
     assert_eq!(wav.n_channels, 3);
     assert!(wav.samples[0].abs() < 1e-4 && (wav.samples[1] - 0.6).abs() < 1e-4, "{:?}", wav.samples);
 }

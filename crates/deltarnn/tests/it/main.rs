@@ -4,13 +4,17 @@
 mod bad_files;
 mod datasets;
 mod equivalence;
+mod faults;
+mod fuzz_regressions;
 mod golden_mel;
 mod golden_rnn;
 mod gradcheck;
 mod kernels;
+mod robustness;
 mod synth;
 mod trainer;
 mod training;
+mod untrusted;
 mod util;
 
 use deltarnn::kernels::Real;
