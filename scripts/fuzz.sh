@@ -15,7 +15,7 @@ SECONDS_PER_TARGET="${1:-600}"
 shift || true
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-    TARGETS=(wav manifest checkpoint tensorfile)
+    TARGETS=(wav manifest checkpoint tensorfile tracefile)
 fi
 export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$PWD/fuzz/target}"
 # One build of every target (release, debug assertions and overflow checks on, AddressSanitizer),
@@ -34,6 +34,7 @@ seed() {
         wav) cp tests/bad_inputs/*.wav "$dir"/ 2>/dev/null || true ;;
         manifest) cp tests/bad_inputs/*.csv tests/bad_inputs/*.txt "$dir"/ 2>/dev/null || true ;;
         checkpoint | tensorfile) cp tests/bad_inputs/*.safetensors "$dir"/ 2>/dev/null || true ;;
+        tracefile) cp tests/bad_inputs/*.drt "$dir"/ 2>/dev/null || true ;;
     esac
     # Earlier crashers stay in the corpus so fixed bugs are exercised again.
     cp crates/deltarnn/tests/fuzz_regressions/"$target"/* "$dir"/ 2>/dev/null || true
