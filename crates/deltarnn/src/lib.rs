@@ -39,6 +39,7 @@ pub mod data;
 pub mod delta;
 pub mod error;
 pub mod files;
+pub mod incremental;
 pub mod kernels;
 pub mod nn;
 pub mod rng;

@@ -1,7 +1,7 @@
 //! The training loop and evaluation.
 
 use super::optim::{clip_grad_norm, AdamW, Plateau};
-use super::{EpochRecord, TrainConfig, Utterance};
+use super::{CrossEntropy, EpochRecord, Objective, TrainConfig, Utterance};
 use crate::cost::CostReport;
 use crate::nn::loss::{frame_cross_entropy, utterance_decision, Readout};
 use crate::nn::{Mode, Model, Params, SequenceTape};
@@ -158,6 +158,21 @@ pub fn fit<U: Utterance>(
     config: &TrainConfig,
     train: &[U],
     valid: &[U],
+    on_event: impl FnMut(Event<'_>) -> Result<()>,
+) -> Result<()> {
+    fit_with(model, state, config, train, valid, &CrossEntropy, on_event)
+}
+
+/// [`fit`] minimising `objective` instead of the per-frame cross-entropy (class-incremental
+/// learning adds a distillation term). The objective sees each training sequence's index in
+/// `train`; validation still scores the cross-entropy.
+pub fn fit_with<U: Utterance, O: Objective>(
+    model: &mut Model<f32>,
+    state: &mut TrainState,
+    config: &TrainConfig,
+    train: &[U],
+    valid: &[U],
+    objective: &O,
     mut on_event: impl FnMut(Event<'_>) -> Result<()>,
 ) -> Result<()> {
     config.validate()?;
@@ -203,14 +218,16 @@ pub fn fit<U: Utterance>(
                         let (mut loss_sum, mut hits, mut cost) = (0.0, 0, CostReport::default());
                         for &i in group.iter() {
                             let u = &train[i];
-                            let loss = model_ref.loss_and_gradient(
+                            let n_classes = model_ref.config.n_classes;
+                            let loss = model_ref.loss_and_gradient_with(
                                 g,
                                 tape,
                                 u.frames(),
-                                u.frame_labels(),
                                 mode,
-                                scale,
                                 config.l1_beta,
+                                |logits, dlogits| {
+                                    objective.loss(i, logits, u.frame_labels(), n_classes, scale, dlogits)
+                                },
                             );
                             let decision = utterance_decision(&tape.logits, model_ref.config.n_classes, config.readout);
                             loss_sum += loss.cross_entropy_sum + loss.l1_penalty / scale;
