@@ -7,6 +7,7 @@ mod equivalence;
 mod golden_mel;
 mod golden_rnn;
 mod gradcheck;
+mod incremental;
 mod kernels;
 mod synth;
 mod trainer;
