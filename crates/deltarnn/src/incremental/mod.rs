@@ -279,24 +279,10 @@ pub fn run_incremental(
                 (head, nme)
             })
         });
-        let accuracy_of = |pick: &dyn Fn(&(usize, Option<usize>)) -> Option<usize>, keep: &dyn Fn(&Example) -> bool| {
-            let (mut hits, mut n) = (0usize, 0usize);
-            for (e, d) in scored.iter().zip(&decisions) {
-                if keep(e) {
-                    n += 1;
-                    hits += usize::from(pick(d) == Some(e.label));
-                }
-            }
-            if n == 0 {
-                0.0
-            } else {
-                hits as f64 / n as f64
-            }
-        };
-        let head_pick = |d: &(usize, Option<usize>)| Some(d.0);
-        let nme_pick = |d: &(usize, Option<usize>)| d.1;
-        let chosen: &dyn Fn(&(usize, Option<usize>)) -> Option<usize> =
-            if config.classifier == Classifier::Nme { &nme_pick } else { &head_pick };
+        let accuracy_of = |pick: Pick, keep: &dyn Fn(&Example) -> bool| accuracy(&scored, &decisions, pick, keep);
+        let head_pick: Pick = |d| Some(d.0);
+        let nme_pick: Pick = |d| d.1;
+        let chosen = if config.classifier == Classifier::Nme { nme_pick } else { head_pick };
         let all = |_: &Example| true;
         let old = |e: &Example| e.label <= n_old;
         let new = |e: &Example| e.label > n_old;
@@ -314,8 +300,8 @@ pub fn run_incremental(
             accuracy: accuracy_of(chosen, &all),
             old_accuracy: (n_old > 0).then(|| accuracy_of(chosen, &old)),
             new_accuracy: accuracy_of(chosen, &new),
-            nme_accuracy: means.as_ref().map(|_| accuracy_of(&nme_pick, &all)),
-            head_accuracy: accuracy_of(&head_pick, &all),
+            nme_accuracy: means.as_ref().map(|_| accuracy_of(nme_pick, &all)),
+            head_accuracy: accuracy_of(head_pick, &all),
             test_utterances: scored.len(),
             train_utterances: set.len(),
             exemplars_used,
@@ -338,6 +324,27 @@ pub fn run_incremental(
         model = Some(student);
     }
     Ok((model.expect("at least the base increment ran"), records))
+}
+
+/// One scored utterance: the head's class and the nearest-mean class (None without exemplars).
+type Decision = (usize, Option<usize>);
+/// Which of the two decisions a classifier uses.
+type Pick = fn(&Decision) -> Option<usize>;
+
+/// Fraction of the utterances kept by `keep` whose picked decision is their label (0 if none).
+fn accuracy(scored: &[&Example], decisions: &[Decision], pick: Pick, keep: &dyn Fn(&Example) -> bool) -> f64 {
+    let (mut hits, mut n) = (0usize, 0usize);
+    for (e, d) in scored.iter().zip(decisions) {
+        if keep(e) {
+            n += 1;
+            hits += usize::from(pick(d) == Some(e.label));
+        }
+    }
+    if n == 0 {
+        0.0
+    } else {
+        hits as f64 / n as f64
+    }
 }
 
 /// Copies of the examples of the scheduled classes with labels renumbered by arrival (the k-th

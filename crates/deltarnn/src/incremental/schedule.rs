@@ -36,7 +36,7 @@ impl ClassSchedule {
             }
             None => {
                 let mut order: Vec<usize> = (1..=n_classes).collect();
-                Rng::derive(seed, 0xC1A5_5E5).shuffle(&mut order);
+                Rng::derive(seed, 0x0C1A_55E5).shuffle(&mut order);
                 order
             }
         };
@@ -54,7 +54,8 @@ impl ClassSchedule {
 
     /// Positions in `order` of each increment's classes (increment 0 is the base task).
     pub fn increments(&self) -> Vec<Range<usize>> {
-        let mut out = vec![0..self.base];
+        let mut out = Vec::new();
+        out.push(0..self.base);
         let mut start = self.base;
         while start < self.order.len() {
             let end = (start + self.step).min(self.order.len());
