@@ -42,6 +42,8 @@ enum Command {
     Train(cmd::train::Args),
     /// Time sparse against dense training steps in one process and print the ratios.
     Bench(cmd::bench::Args),
+    /// Learn classes incrementally (iCaRL: exemplars, distillation, nearest mean), Delta against dense.
+    Learn(cmd::learn::Args),
     /// Simulate a layer's training step on the cycle-level accelerator model, dense against sparse.
     Simulate(cmd::simulate::Args),
 }
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Infer(args) => cmd::infer::run(args),
         Command::Sweep(args) => cmd::sweep::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
+        Command::Learn(args) => cmd::learn::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

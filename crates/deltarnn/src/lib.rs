@@ -9,7 +9,8 @@
 //! [`kernels::spmv_forward`] -> gates) -> per-frame logits -> [`nn::loss`] -> [`nn::Model::backward`]
 //! ([`kernels::spmv_backward`] on the fired columns) -> gradients. The activity trace recorded on
 //! the way ([`delta::ActivityTrace`]) is what [`cost`] counts. [`train`] runs batches of sequences
-//! in parallel with AdamW and keeps a resumable run directory.
+//! in parallel with AdamW and keeps a resumable run directory; [`incremental`] learns new classes
+//! one increment at a time (exemplars, distillation, nearest mean of exemplars) on top of it.
 //!
 //! Audio side: [`audio`] turns WAV files into normalised log-mel frames, [`data`] finds and loads
 //! datasets (with a feature cache) into [`data::Dataset`], and [`synth`] generates a spoken-commands
@@ -39,6 +40,7 @@ pub mod data;
 pub mod delta;
 pub mod error;
 pub mod files;
+pub mod incremental;
 pub mod kernels;
 pub mod nn;
 pub mod rng;

@@ -11,6 +11,7 @@ pub mod forward;
 pub mod grad;
 pub mod infer;
 pub mod init;
+pub mod learn;
 pub mod report;
 pub mod simulate;
 pub mod simulate_sweep;

@@ -64,6 +64,60 @@ fn cross_entropy_body<T: Real>(
     (total, frames)
 }
 
+/// Binary cross-entropy distillation (iCaRL, spec section 4) on the first `n_old` outputs of every
+/// counted frame: the targets are the frozen teacher's sigmoid outputs q = sig(teacher), the
+/// loss per frame and old output is softplus(z) - q z (BCE with logits), its gradient sig(z) - q.
+///
+/// Shapes: `logits` (steps x C), `teacher` (steps x n_old, the network before the update),
+/// `labels` (steps; frames with a negative label are skipped, as in [`frame_cross_entropy`]),
+/// `dlogits` (steps x C; `scale` * dL/dlogits is **added**, the columns >= n_old are untouched).
+/// Returns the summed loss (f64). Computed in f64: it is O(steps x n_old), off the hot path.
+#[track_caller]
+pub fn frame_distillation<T: Real>(
+    dlogits: &mut [T],
+    logits: &[T],
+    teacher: &[T],
+    labels: &[i64],
+    n_classes: usize,
+    n_old: usize,
+    scale: f64,
+) -> f64 {
+    assert!(n_old <= n_classes, "n_old {n_old} > n_classes {n_classes}");
+    assert_eq!(logits.len(), labels.len() * n_classes, "logits length");
+    assert_eq!(dlogits.len(), logits.len(), "dlogits length");
+    assert_eq!(teacher.len(), labels.len() * n_old, "teacher length");
+    if n_old == 0 {
+        return 0.0;
+    }
+    let mut total = 0.0;
+    for (((z, dz), q), &label) in logits
+        .chunks_exact(n_classes)
+        .zip(dlogits.chunks_exact_mut(n_classes))
+        .zip(teacher.chunks_exact(n_old))
+        .zip(labels)
+    {
+        if is_ignored(label) {
+            continue;
+        }
+        for ((z, dz), q) in z[..n_old].iter().zip(&mut dz[..n_old]).zip(q) {
+            let (z, q) = (z.to_f64(), sigmoid(q.to_f64()));
+            // softplus(z) = max(z, 0) + ln(1 + e^-|z|), stable for any z.
+            total += z.max(0.0) + (-z.abs()).exp().ln_1p() - q * z;
+            *dz += T::from_f64(scale * (sigmoid(z) - q));
+        }
+    }
+    total
+}
+
+fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
 /// Checks that every label is negative (ignored) or a class id below `n_classes`; returns the
 /// first offending position and value otherwise.
 pub fn check_labels(labels: &[i64], n_classes: usize) -> Result<(), (usize, i64)> {
@@ -135,6 +189,21 @@ mod tests {
         assert!((d[1] - ((2.0 - lse).exp() - 1.0)).abs() < 1e-12);
         assert_eq!(&d[3..], &[0.0, 0.0, 0.0]);
         assert!(d[..3].iter().sum::<f64>().abs() < 1e-12);
+    }
+
+    #[test]
+    fn distillation_matches_hand_computation() {
+        // One frame, 3 outputs, 2 of them old; a second, ignored frame.
+        let logits = [0.5f64, -1.0, 3.0, 9.0, 9.0, 9.0];
+        let teacher = [0.0f64, 2.0, 9.0, 9.0];
+        let mut d = [1.0; 6];
+        let loss = frame_distillation(&mut d, &logits, &teacher, &[1, -1], 3, 2, 0.5);
+        let bce = |z: f64, q: f64| -(q * sigmoid(z).ln() + (1.0 - q) * (1.0 - sigmoid(z)).ln());
+        let want = bce(0.5, 0.5) + bce(-1.0, sigmoid(2.0));
+        assert!((loss - want).abs() < 1e-12, "{loss} vs {want}");
+        assert!((d[0] - (1.0 + 0.5 * (sigmoid(0.5) - 0.5))).abs() < 1e-12);
+        assert!((d[1] - (1.0 + 0.5 * (sigmoid(-1.0) - sigmoid(2.0)))).abs() < 1e-12);
+        assert_eq!(&d[2..], &[1.0; 4], "new outputs and ignored frames untouched");
     }
 
     #[test]

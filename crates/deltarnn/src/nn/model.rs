@@ -302,10 +302,30 @@ impl<T: Real> Model<T> {
         scale: f64,
         l1_beta: f64,
     ) -> SequenceLoss {
+        let n_classes = self.config.n_classes;
+        self.loss_and_gradient_with(grads, tape, x, mode, l1_beta, |logits, dlogits| {
+            frame_cross_entropy(dlogits, logits, labels, n_classes, scale)
+        })
+    }
+
+    /// Forward, any per-frame loss on the logits, and backward for one sequence. `loss` gets the
+    /// logits (steps x C) and a zeroed dlogits of the same shape to fill with (scaled) dL/dlogits;
+    /// it returns the summed loss and the frames it counted (reported as
+    /// [`SequenceLoss::cross_entropy_sum`] and [`SequenceLoss::frames`]). The L1 penalty
+    /// `l1_beta * sum |delta_h|` is added unscaled. Gradients accumulate into `grads`.
+    #[track_caller]
+    pub fn loss_and_gradient_with(
+        &self,
+        grads: &mut Params<T>,
+        tape: &mut SequenceTape<T>,
+        x: &[T],
+        mode: Mode,
+        l1_beta: f64,
+        loss: impl FnOnce(&[T], &mut [T]) -> (f64, usize),
+    ) -> SequenceLoss {
         self.forward(x, mode, tape);
         let mut dlogits = vec![T::ZERO; tape.logits.len()];
-        let (cross_entropy_sum, frames) =
-            frame_cross_entropy(&mut dlogits, &tape.logits, labels, self.config.n_classes, scale);
+        let (cross_entropy_sum, frames) = loss(&tape.logits, &mut dlogits);
         let l1_penalty = match mode {
             Mode::Delta(_) if l1_beta != 0.0 => {
                 l1_beta * tape.layers.iter().flat_map(|l| &l.trace.hidden.values).map(|v| v.to_f64().abs()).sum::<f64>()
@@ -315,6 +335,42 @@ impl<T: Real> Model<T> {
         let beta = if matches!(mode, Mode::Delta(_)) { T::from_f64(l1_beta) } else { T::ZERO };
         self.backward(grads, None, x, tape, mode, &dlogits, beta);
         SequenceLoss { cross_entropy_sum, frames, l1_penalty }
+    }
+
+    /// Grows the head to `n_classes` outputs for class-incremental learning. The existing rows
+    /// (weights and biases) are kept bit for bit; each new row gets Xavier-uniform weights drawn
+    /// from `seed` (as [`crate::nn::init_params`] draws the head) and the mean bias of the old
+    /// non-silence rows, so a new class starts neither favoured nor suppressed.
+    ///
+    /// Shapes: head w (C, H) -> (n_classes, H), b (C) -> (n_classes).
+    pub fn grow_classes(&mut self, n_classes: usize, seed: u64) -> Result<()> {
+        let (old, h) = (self.config.n_classes, self.config.n_hidden);
+        if n_classes < old || n_classes > MAX_CLASSES {
+            return Err(Error::Invalid(format!(
+                "cannot grow the head from {old} to {n_classes} classes (it only grows, up to {MAX_CLASSES})"
+            )));
+        }
+        let mut rng = crate::rng::Rng::seed(seed);
+        let limit = (6.0 / (n_classes + h) as f64).sqrt();
+        let mut w = ColMajor::zeros(n_classes, h);
+        for col in 0..h {
+            w.col_mut(col)[..old].copy_from_slice(self.params.head.w.col(col));
+        }
+        for row in old..n_classes {
+            for col in 0..h {
+                w.col_mut(col)[row] = T::from_f64(rng.uniform_range(-limit, limit));
+            }
+        }
+        let old_biases = &self.params.head.b[1.min(old)..];
+        let mean_bias = if old_biases.is_empty() {
+            0.0
+        } else {
+            old_biases.iter().map(|b| b.to_f64()).sum::<f64>() / old_biases.len() as f64
+        };
+        self.params.head.b.resize(n_classes, T::from_f64(mean_bias));
+        self.params.head.w = w;
+        self.config.n_classes = n_classes;
+        Ok(())
     }
 
     /// The streaming state at the start of an utterance.

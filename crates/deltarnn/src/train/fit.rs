@@ -1,7 +1,7 @@
 //! The training loop and evaluation.
 
 use super::optim::{clip_grad_norm, AdamW, Plateau};
-use super::{EpochRecord, TrainConfig, Utterance};
+use super::{CrossEntropy, EpochRecord, Objective, TrainConfig, Utterance};
 use crate::cost::CostReport;
 use crate::nn::loss::{frame_cross_entropy, utterance_decision, Readout};
 use crate::nn::{Mode, Model, Params, SequenceTape};
@@ -193,6 +193,21 @@ pub fn fit<U: Utterance>(
     config: &TrainConfig,
     train: &[U],
     valid: &[U],
+    on_event: impl FnMut(Event<'_>) -> Result<()>,
+) -> Result<()> {
+    fit_with(model, state, config, train, valid, &CrossEntropy, on_event)
+}
+
+/// [`fit`] minimising `objective` instead of the per-frame cross-entropy (class-incremental
+/// learning adds a distillation term). The objective sees each training sequence's index in
+/// `train`; validation still scores the cross-entropy.
+pub fn fit_with<U: Utterance, O: Objective>(
+    model: &mut Model<f32>,
+    state: &mut TrainState,
+    config: &TrainConfig,
+    train: &[U],
+    valid: &[U],
+    objective: &O,
     mut on_event: impl FnMut(Event<'_>) -> Result<()>,
 ) -> Result<()> {
     config.validate()?;
@@ -245,14 +260,16 @@ pub fn fit<U: Utterance>(
                         let mut bad = Vec::new();
                         for &i in group.iter() {
                             let u = &train[i];
-                            let loss = model_ref.loss_and_gradient(
+                            let n_classes = model_ref.config.n_classes;
+                            let loss = model_ref.loss_and_gradient_with(
                                 g,
                                 tape,
                                 u.frames(),
-                                u.frame_labels(),
                                 mode,
-                                scale,
                                 config.l1_beta,
+                                |logits, dlogits| {
+                                    objective.loss(i, logits, u.frame_labels(), n_classes, scale, dlogits)
+                                },
                             );
                             let decision = utterance_decision(&tape.logits, model_ref.config.n_classes, config.readout);
                             let sequence_loss = loss.cross_entropy_sum + loss.l1_penalty / scale;
@@ -281,7 +298,8 @@ pub fn fit<U: Utterance>(
             let mean_loss = batch_loss / frames.max(1) as f64;
             if !mean_loss.is_finite() || !norm.is_finite() {
                 let what = if mean_loss.is_finite() { "gradient norm" } else { "loss" };
-                let utterances = per_group.iter().flat_map(|(_, g)| &g.3).map(|&i| train[i].name().to_string()).collect();
+                let utterances =
+                    per_group.iter().flat_map(|(_, g)| &g.3).map(|&i| train[i].name().to_string()).collect();
                 return Err(Error::Diverged { epoch: epoch + 1, batch: b + 1, what: what.into(), utterances });
             }
             let step = state.optimizer.steps as usize + 1;

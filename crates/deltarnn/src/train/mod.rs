@@ -7,7 +7,7 @@ pub mod optim;
 /// The run directory.
 pub mod run;
 
-pub use fit::{epoch_order, evaluate, fit, Evaluation, Event, TrainState};
+pub use fit::{epoch_mode, epoch_order, evaluate, fit, fit_with, Evaluation, Event, TrainState};
 
 use crate::cost::Sparsity;
 use crate::nn::loss::Readout;
@@ -24,6 +24,42 @@ pub trait Utterance: Sync {
     /// Where it came from (a file path), to name it when its loss or gradient is not finite.
     fn name(&self) -> &str {
         ""
+    }
+}
+
+/// What [`fit_with`] minimises for one training sequence, given its logits.
+pub trait Objective: Sync {
+    /// Writes `scale` x dL/dlogits of training sequence `index` into `dlogits` (steps x C, zeroed
+    /// by the caller) and returns the summed (unscaled) loss and the number of frames counted.
+    ///
+    /// Shapes: `logits` and `dlogits` (steps x `n_classes`), `labels` (steps).
+    fn loss(
+        &self,
+        index: usize,
+        logits: &[f32],
+        labels: &[i64],
+        n_classes: usize,
+        scale: f64,
+        dlogits: &mut [f32],
+    ) -> (f64, usize);
+}
+
+/// The per-frame softmax cross-entropy ([`crate::nn::loss::frame_cross_entropy`]), what [`fit`]
+/// minimises.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CrossEntropy;
+
+impl Objective for CrossEntropy {
+    fn loss(
+        &self,
+        _index: usize,
+        logits: &[f32],
+        labels: &[i64],
+        n_classes: usize,
+        scale: f64,
+        dlogits: &mut [f32],
+    ) -> (f64, usize) {
+        crate::nn::loss::frame_cross_entropy(dlogits, logits, labels, n_classes, scale)
     }
 }
 

@@ -9,6 +9,7 @@ mod fuzz_regressions;
 mod golden_mel;
 mod golden_rnn;
 mod gradcheck;
+mod incremental;
 mod kernels;
 mod robustness;
 mod synth;

@@ -7,11 +7,13 @@
 //!
 //! Sections: `kernels` (forward MxV, fused backward), `step` (one sequence, forward + backward),
 //! `batch` (a batch of sequences with the AdamW update, the step peers report), `epoch` (one
-//! training epoch on a cached dataset, 1 thread and all threads).
+//! training epoch on a cached dataset, 1 thread and all threads), `update` (the batch-1
+//! incremental update of `deltarnn learn --online`).
 
 mod epoch;
 mod kernels;
 mod step;
+mod update;
 
 use anyhow::{bail, Result};
 use deltarnn::nn::CellKind;
@@ -19,8 +21,9 @@ use deltarnn::nn::CellKind;
 /// Time sparse (Delta) against dense training work at several fired fractions.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Sections to run: kernels, step, batch, epoch [default: kernels,step,batch, plus epoch
-    /// when --data is given].
+    /// Sections to run: kernels, step, batch, epoch, update (the batch-1 incremental update of
+    /// `learn --online` on a 1 s utterance) [default: kernels,step,batch, plus epoch when --data
+    /// is given].
     #[arg(long, value_delimiter = ',')]
     sections: Vec<Section>,
     /// Shapes to run: paper (16 in, 2 x 64, T 150, 31 classes), gscd (16 in, 1 x 128, T 62,
@@ -58,6 +61,7 @@ enum Section {
     Step,
     Batch,
     Epoch,
+    Update,
 }
 
 /// A benchmark shape: (name, features, layers, hidden, frames, classes).
@@ -101,6 +105,7 @@ pub fn run(args: Args) -> Result<()> {
                 step::run_batches(&out, &shapes, args.cell, args.batch, args.batch_fired, args.repeats, args.seed)
             }
             Section::Epoch => epoch::run(&out, &args.epoch, args.seed)?,
+            Section::Update => update::run(&out, args.cell, &args.fired, args.repeats, args.seed),
         }
     }
     Ok(())
