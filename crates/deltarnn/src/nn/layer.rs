@@ -195,7 +195,7 @@ impl<T: Real> Layer<T> {
                 }
             }
         }
-        let mut gate_input = vec![T::ZERO; m];
+        let mut scratch = vec![T::ZERO; m];
         for t in 0..steps {
             let (h_done, h_rest) = tape.hidden.split_at_mut(t * h);
             let h_prev = if t == 0 { &zeros[..] } else { &h_done[(t - 1) * h..] };
@@ -204,29 +204,34 @@ impl<T: Real> Layer<T> {
                     let trace = &mut tape.trace;
                     encode(&mut trace.hidden, h_prev, &mut h_ref, T::from_f64(thresholds.hidden));
                     if projection.is_empty() {
-                        let (idx, val) = trace.input.step(t);
-                        spmv_forward(&mut memory[xo..xo + rows], &self.w_x, idx, val);
+                        self.accumulate(&mut memory, trace, t); // per fired column, as streaming does
+                    } else {
+                        let (idx, val) = trace.hidden.step(t);
+                        spmv_forward(&mut memory[ho..ho + rows], &self.w_h, idx, val);
                     }
-                    let (idx, val) = trace.hidden.step(t);
-                    spmv_forward(&mut memory[ho..ho + rows], &self.w_h, idx, val);
-                    gate_input.copy_from_slice(&memory);
                 }
                 Mode::Dense => {
-                    gate_input.copy_from_slice(&bias_memory);
+                    memory.copy_from_slice(&bias_memory);
                     if t > 0 {
-                        dense_forward(&mut gate_input[ho..ho + rows], &self.w_h, h_prev);
+                        dense_forward(&mut memory[ho..ho + rows], &self.w_h, h_prev);
                     }
                 }
             }
-            if !projection.is_empty() {
-                for (g, &p) in gate_input[xo..xo + rows].iter_mut().zip(&projection[t * rows..(t + 1) * rows]) {
+            // The gates read M_t; with the product form, M_t is the accumulated part plus this
+            // step's row of the input projection.
+            let gate_input = if projection.is_empty() {
+                &memory
+            } else {
+                scratch.copy_from_slice(&memory);
+                for (g, &p) in scratch[xo..xo + rows].iter_mut().zip(&projection[t * rows..(t + 1) * rows]) {
                     *g += p;
                 }
-            }
+                &scratch
+            };
             let gates = &mut tape.gates[t * m..(t + 1) * m];
             let (c_done, c_rest) = tape.cell.split_at_mut(t * cw);
             let c_prev = if t == 0 || cw == 0 { &zeros[..] } else { &c_done[(t - 1) * cw..(t - 1) * cw + h] };
-            self.gates_forward(gates, &mut c_rest[..cw], &mut h_rest[..h], &gate_input, h_prev, c_prev);
+            self.gates_forward(gates, &mut c_rest[..cw], &mut h_rest[..h], gate_input, h_prev, c_prev);
         }
     }
 
