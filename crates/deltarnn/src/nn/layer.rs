@@ -463,7 +463,7 @@ impl<T: Real> Layer<T> {
 /// column: the product form does the dense number of multiply-adds but runs them 2-3x faster,
 /// so it wins when most entries fired. Results are the same gradient up to summation order; the
 /// cost report still counts the fired columns (the algorithm's work). Measured with
-/// `deltarnn bench --fired 1,0.7,0.5,0.3`; see docs/performance.md.
+/// `deltarnn bench --sections step` against builds at 0.3 and 0.4; see docs/performance.md.
 pub const MATRIX_PRODUCT_FROM: f64 = 0.5;
 
 fn use_matrix_product(fired: usize, entries: usize) -> bool {
