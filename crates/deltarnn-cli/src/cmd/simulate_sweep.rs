@@ -59,36 +59,28 @@ pub fn run(args: &Args, workloads: &[Workload]) -> Result<()> {
     write_atomic(&md_path, markdown(args, &rows).as_bytes())
         .with_context(|| format!("writing {}", md_path.display()))?;
     for w in workloads {
-        let mut series: Vec<Series> = args
-            .sweep_dram_gbps
-            .iter()
-            .map(|&g| Series {
-                name: format!("{g} GB/s"),
-                points: rows
-                    .iter()
-                    .filter(|r| r.workload == w.label && r.dram_gbps == g)
-                    .map(|r| (r.pes as f64, r.speedup))
-                    .collect(),
-            })
-            .collect();
+        // One series per DRAM bandwidth: `value` of each point against the PE count.
+        let per_bandwidth = |value: &dyn Fn(&Row) -> f64| -> Vec<Series> {
+            args.sweep_dram_gbps
+                .iter()
+                .map(|&g| Series {
+                    name: format!("{g} GB/s"),
+                    points: rows
+                        .iter()
+                        .filter(|r| r.workload == w.label && r.dram_gbps == g)
+                        .map(|r| (r.pes as f64, value(r)))
+                        .collect(),
+                })
+                .collect()
+        };
+        let mut series = per_bandwidth(&|r| r.speedup);
         let ideal = rows.iter().find(|r| r.workload == w.label).map(|r| r.ideal).unwrap_or(0.0);
         series.push(Series {
             name: "ideal 1/(1-s)".into(),
             points: args.sweep_pes.iter().map(|&p| (p as f64, ideal)).collect(),
         });
         // Absolute time too: bandwidth mostly costs time, not speedup.
-        let time: Vec<Series> = args
-            .sweep_dram_gbps
-            .iter()
-            .map(|&g| Series {
-                name: format!("{g} GB/s"),
-                points: rows
-                    .iter()
-                    .filter(|r| r.workload == w.label && r.dram_gbps == g)
-                    .map(|r| (r.pes as f64, r.sparse_cycles as f64 / args.clock_mhz / 1000.0))
-                    .collect(),
-            })
-            .collect();
+        let time = per_bandwidth(&|r| r.sparse_cycles as f64 / args.clock_mhz / 1000.0);
         let path = args.out.join(format!("sweep-{}-time.png", file_safe(&w.label)));
         line_chart(&path, &format!("{}: sparse training-step time", w.label), "PEs", "ms", &time)
             .with_context(|| format!("writing {}", path.display()))?;
