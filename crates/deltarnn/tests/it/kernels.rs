@@ -106,6 +106,11 @@ fn backward_fast_equals_twin_bit_for_bit_and_reference_to_round_off() {
                 kernels::dense_transposed_portable(&mut e_dot_twin, &w, &g);
                 assert_eq!(e_dot, e_all, "dense_transposed rows={rows} cols={cols}");
                 assert_eq!(e_dot, e_dot_twin, "dense_transposed twin rows={rows} cols={cols}");
+                let (mut e_listed, mut e_listed_twin) = (vec![0.0; active.len()], vec![0.0; active.len()]);
+                kernels::spmv_transposed(&mut e_listed, &w, &g, &active[..]);
+                kernels::spmv_transposed_portable(&mut e_listed_twin, &w, &g, &active[..]);
+                assert_eq!(e_listed, e_fast, "spmv_transposed rows={rows} cols={cols}");
+                assert_eq!(e_listed, e_listed_twin, "spmv_transposed twin rows={rows} cols={cols}");
             }
         }
     }
