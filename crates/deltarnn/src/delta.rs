@@ -123,8 +123,13 @@ impl<T: Real> SparseSeq<T> {
         let mut out = vec![T::ZERO; self.steps() * width];
         for t in 0..self.steps() {
             let (idx, val) = self.step(t);
+            let row = &mut out[t * width..(t + 1) * width];
+            if idx.len() == width {
+                row.copy_from_slice(val); // ascending distinct indices: all of 0..width
+                continue;
+            }
             for (&j, &v) in idx.iter().zip(val) {
-                out[t * width + j as usize] = v;
+                row[j as usize] = v;
             }
         }
         out
@@ -217,5 +222,15 @@ mod tests {
         encode(&mut seq, &[1.0, 0.0, 2.0], &mut v_ref, 0.0);
         assert_eq!(seq.fired(), 3);
         assert_eq!(seq.nonzero(), 2);
+    }
+
+    #[test]
+    fn densify_places_partial_and_full_steps() {
+        let mut seq = SparseSeq::<f32>::default();
+        let mut v_ref = vec![0.0; 3];
+        encode(&mut seq, &[1.0, 0.0, 2.0], &mut v_ref, 0.5); // partial: 0 and 2
+        encode(&mut seq, &[2.0, -1.0, 3.0], &mut v_ref, 0.5); // full
+        encode(&mut seq, &[2.0, -1.0, 3.0], &mut v_ref, 0.5); // empty
+        assert_eq!(seq.densify(3), vec![1.0, 0.0, 2.0, 1.0, -1.0, 1.0, 0.0, 0.0, 0.0]);
     }
 }

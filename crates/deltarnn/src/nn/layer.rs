@@ -384,13 +384,15 @@ impl<T: Real> Layer<T> {
                     } else {
                         spmv_backward(e_h, &mut grads.w_h, &self.w_h, &total[ho..ho + rows], idx, val);
                     }
-                    dh_rec.fill(T::ZERO);
-                    for ((&j, &ej), &delta) in idx.iter().zip(e_h.iter()).zip(val) {
-                        let j = j as usize;
-                        let ej = ej + l1_beta * delta.signum_or_zero();
-                        dh_rec[j] = kappa_h[j] + ej;
-                        kappa_h[j] = -ej;
+                    if l1_beta != T::ZERO {
+                        for (ej, &delta) in e_h.iter_mut().zip(val) {
+                            *ej += l1_beta * delta.signum_or_zero();
+                        }
                     }
+                    if idx.len() < h {
+                        dh_rec.fill(T::ZERO);
+                    }
+                    carry_back(&mut dh_rec, &mut kappa_h, idx, e_h);
                 }
                 Mode::Dense => {
                     step_grads[t * m..(t + 1) * m].copy_from_slice(&dmemory);
@@ -472,7 +474,21 @@ fn use_matrix_product(fired: usize, entries: usize) -> bool {
 
 /// dL/dx at the entries that fired at step t, carried back to where each input last fired:
 /// `dx_t[j] = kappa[j] + e_j`, then `kappa[j] = -e_j` (spec section 3, the kappa carry).
+/// Entries of `dx_t` that did not fire are left as they are.
+///
+/// Shapes: `dx_t` and `kappa` (n), `fired` and `e` (fired count, indices ascending and distinct).
+/// Not inlined: as its own small loop it keeps its pointers in registers.
+#[inline(never)]
 fn carry_back<T: Real>(dx_t: &mut [T], kappa: &mut [T], fired: &[u32], e: &[T]) {
+    assert_eq!(fired.len(), e.len(), "fired and e lengths");
+    if fired.len() == dx_t.len() {
+        // Ascending distinct indices below n, n of them: every entry fired, in order.
+        for ((d, k), &ej) in dx_t.iter_mut().zip(kappa.iter_mut()).zip(e) {
+            *d = *k + ej;
+            *k = -ej;
+        }
+        return;
+    }
     for (&j, &ej) in fired.iter().zip(e) {
         let j = j as usize;
         dx_t[j] = kappa[j] + ej;
