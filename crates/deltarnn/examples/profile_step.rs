@@ -1,7 +1,8 @@
 //! Runs many training steps of one variant, for `perf record` / `valgrind --tool=callgrind`.
 //!
-//! Usage: cargo run --release --example profile_step -- [sparse|dense] [target fired] [steps]
-//! (paper shape: 16 in, 2 x 64 LSTM, 150 frames, 31 classes).
+//! Usage: cargo run --release --example profile_step -- [sparse|dense] [target fired] [steps] [shape]
+//! Shapes as in `deltarnn bench`: paper (16 in, 2 x 64 LSTM, 150 frames, 31 classes, the default),
+//! gscd (16 in, 1 x 128, 62 frames, 36 classes), wide (40 in, 1 x 256, 100 frames, 31 classes).
 
 use deltarnn::nn::{init_params, CellKind, Mode, ModelConfig, Params, SequenceTape};
 use deltarnn::rng::Rng;
@@ -13,18 +14,18 @@ fn main() {
     let variant = args.get(1).map(String::as_str).unwrap_or("sparse");
     let target: f64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(0.2);
     let steps: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(500);
-    let config = ModelConfig {
-        cell: CellKind::Lstm,
-        n_features: 16,
-        n_layers: 2,
-        n_hidden: 64,
-        n_classes: 31,
-        thresholds: Thresholds::ZERO,
+    let (n_features, n_layers, n_hidden, frames, n_classes) = match args.get(4).map(String::as_str) {
+        None | Some("paper") => (16, 2, 64, 150, 31),
+        Some("gscd") => (16, 1, 128, 62, 36),
+        Some("wide") => (40, 1, 256, 100, 31),
+        Some(other) => panic!("unknown shape {other} (paper, gscd, wide)"),
     };
+    let config =
+        ModelConfig { cell: CellKind::Lstm, n_features, n_layers, n_hidden, n_classes, thresholds: Thresholds::ZERO };
     let model = init_params::<f32>(&config, 1).expect("valid config");
     let mut rng = Rng::seed(2);
-    let x: Vec<f32> = random_walk(&mut rng, 150, 16, 0.15);
-    let labels: Vec<i64> = (0..150).map(|_| rng.below(31) as i64).collect();
+    let x: Vec<f32> = random_walk(&mut rng, frames, n_features, 0.15);
+    let labels: Vec<i64> = (0..frames).map(|_| rng.below(n_classes) as i64).collect();
     let mode = match variant {
         "dense" => Mode::Dense,
         _ => Mode::Delta(Thresholds::both(calibrate_threshold(&model, &x, target).0)),
@@ -33,7 +34,7 @@ fn main() {
     let mut tape = SequenceTape::default();
     let start = std::time::Instant::now();
     for _ in 0..steps {
-        model.loss_and_gradient(&mut grads, &mut tape, &x, &labels, mode, 1.0 / 150.0, 0.0);
+        model.loss_and_gradient(&mut grads, &mut tape, &x, &labels, mode, 1.0 / frames as f64, 0.0);
     }
     println!("{variant}: {:.3} ms per step", start.elapsed().as_secs_f64() * 1e3 / steps as f64);
 }
