@@ -257,6 +257,19 @@ fn spmv_transposed_body<T: Real, C: Columns>(e: &mut [T], w: &ColMajor<T>, g: &[
     }
 }
 
+/// True when every element of `values` is finite. Branch-free over blocks of [`LANES`], so it
+/// vectorises (a scalar early-exit loop cost 5% of a training epoch): `x - x` is 0 for finite
+/// `x` and NaN for infinities and NaN, and a NaN stays NaN through the sums.
+pub fn all_finite<T: Real>(values: &[T]) -> bool {
+    let mut sums = [T::ZERO; LANES];
+    let mut blocks = values.chunks_exact(LANES);
+    for block in &mut blocks {
+        let v = lanes(block);
+        sums = add(sums, sub(v, v));
+    }
+    blocks.remainder().iter().all(|v| v.is_finite()) && sums.iter().all(|&s| s == T::ZERO)
+}
+
 /// The first [`LANES`] elements of `s` as an array value.
 #[inline(always)]
 pub fn lanes<T: Real>(s: &[T]) -> [T; LANES] {
@@ -268,6 +281,15 @@ fn add<T: Real>(a: [T; LANES], b: [T; LANES]) -> [T; LANES] {
     let mut out = a;
     for l in 0..LANES {
         out[l] = a[l] + b[l];
+    }
+    out
+}
+
+#[inline(always)]
+fn sub<T: Real>(a: [T; LANES], b: [T; LANES]) -> [T; LANES] {
+    let mut out = a;
+    for l in 0..LANES {
+        out[l] = a[l] - b[l];
     }
     out
 }

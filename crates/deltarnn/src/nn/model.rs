@@ -143,7 +143,7 @@ impl<T: Real> Params<T> {
 
     /// True when every element is finite.
     pub fn all_finite(&self) -> bool {
-        self.slices().iter().all(|s| s.iter().all(|v| v.is_finite()))
+        self.slices().iter().all(|s| crate::kernels::all_finite(s))
     }
 
     /// Converts every parameter to another precision.

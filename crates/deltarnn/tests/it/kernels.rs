@@ -160,3 +160,23 @@ fn gate_steps_fast_equal_twins_bit_for_bit() {
         assert_eq!((&d1, &k1), (&d2, &k2), "gru backward h={h}");
     }
 }
+
+#[test]
+fn all_finite_finds_every_non_finite_value_at_every_position() {
+    for len in [0usize, 1, 7, 8, 9, 17, 64, 65] {
+        let values: Vec<f32> = (0..len).map(|i| (i as f32 - 3.0) * 1e30).collect();
+        assert!(kernels::all_finite(&values), "len {len}");
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            for at in 0..len {
+                let mut v = values.clone();
+                v[at] = bad;
+                assert!(!kernels::all_finite(&v), "{bad} at {at} of {len}");
+                let as_f64: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
+                assert!(!kernels::all_finite(&as_f64), "f64: {bad} at {at} of {len}");
+            }
+        }
+    }
+    // Large finite values whose difference would overflow in a sum still count as finite.
+    assert!(kernels::all_finite(&[f32::MAX; 20]));
+    assert!(kernels::all_finite(&[f32::MIN_POSITIVE, -0.0, 0.0]));
+}
