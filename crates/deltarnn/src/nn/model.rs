@@ -79,6 +79,10 @@ pub struct Head<T> {
     pub b: Vec<T>,
 }
 
+/// Elements per parallel task in whole-parameter passes ([`Params::set_sum`], the optimizer).
+/// Fixed, so results do not depend on the thread count.
+pub const PARALLEL_BLOCK: usize = 8192;
+
 /// Every trainable tensor of a model (also used, zero-filled, as its gradient).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Params<T> {
@@ -136,9 +140,45 @@ impl<T: Real> Params<T> {
         }
     }
 
-    /// Euclidean norm over every element, in f64.
+    /// `self = parts[0] + parts[1] + ...` element by element, adding the parts in order (the
+    /// same bits as zeroing and calling [`Params::add_assign`] for each part in turn), in one
+    /// pass over memory and in parallel over fixed blocks on the current rayon pool.
+    #[track_caller]
+    pub fn set_sum(&mut self, parts: &[&Params<T>]) {
+        use rayon::prelude::*;
+        let sources: Vec<Vec<&[T]>> = parts.iter().map(|p| p.slices()).collect();
+        for (s, dst) in self.slices_mut().into_iter().enumerate() {
+            for src in &sources {
+                assert_eq!(src[s].len(), dst.len(), "parameter shapes differ");
+            }
+            dst.par_chunks_mut(PARALLEL_BLOCK).enumerate().for_each(|(b, block)| {
+                let range = b * PARALLEL_BLOCK..b * PARALLEL_BLOCK + block.len();
+                block.fill(T::ZERO);
+                for src in &sources {
+                    for (x, &y) in block.iter_mut().zip(&src[s][range.clone()]) {
+                        *x += y;
+                    }
+                }
+            });
+        }
+    }
+
+    /// Euclidean norm over every element, in f64. Squares are summed in 8 partial sums (element
+    /// `i` of each parameter tensor into sum `i % 8`, tensors in order), so the loop vectorises.
     pub fn norm(&self) -> f64 {
-        self.slices().iter().flat_map(|s| s.iter()).map(|v| v.to_f64() * v.to_f64()).sum::<f64>().sqrt()
+        let mut sums = [0.0f64; 8];
+        for s in self.slices() {
+            let mut blocks = s.chunks_exact(8);
+            for block in &mut blocks {
+                for (sum, v) in sums.iter_mut().zip(block) {
+                    *sum += v.to_f64() * v.to_f64();
+                }
+            }
+            for (sum, v) in sums.iter_mut().zip(blocks.remainder()) {
+                *sum += v.to_f64() * v.to_f64();
+            }
+        }
+        (((sums[0] + sums[1]) + (sums[2] + sums[3])) + ((sums[4] + sums[5]) + (sums[6] + sums[7]))).sqrt()
     }
 
     /// True when every element is finite.

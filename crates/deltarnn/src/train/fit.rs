@@ -289,10 +289,10 @@ pub fn fit_with<U: Utterance, O: Objective>(
                     .collect()
             });
             per_group.sort_by_key(|(k, _)| *k);
-            grads.fill_zero();
+            let parts: Vec<&Params<f32>> = per_group.iter().map(|(k, _)| &buffers[*k]).collect();
+            pool.install(|| grads.set_sum(&parts));
             let mut batch_loss = 0.0;
-            for (k, (loss, hit, c, _)) in per_group.iter() {
-                grads.add_assign(&buffers[*k]);
+            for (_, (loss, hit, c, _)) in per_group.iter() {
                 batch_loss += loss;
                 correct += hit;
                 cost.add(c);
@@ -312,7 +312,7 @@ pub fn fit_with<U: Utterance, O: Objective>(
                 epoch_lr
             };
             let before = model.params.clone();
-            state.optimizer.update(&mut model.params, &grads, lr);
+            pool.install(|| state.optimizer.update(&mut model.params, &grads, lr));
             if !model.params.all_finite() {
                 model.params = before;
                 return Err(Error::Diverged {

@@ -1,6 +1,7 @@
 //! AdamW, the learning-rate schedule (warm-up, reduce on plateau) and gradient clipping.
 
-use crate::nn::{ModelConfig, Params};
+use crate::nn::{ModelConfig, Params, PARALLEL_BLOCK};
+use rayon::prelude::*;
 
 /// AdamW (Loshchilov and Hutter): Adam moments plus decoupled weight decay, as torch.optim.AdamW.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,14 +45,21 @@ impl AdamW {
         let step = (lr / c1) as f32;
         let c2_sqrt = c2.sqrt() as f32;
         let (eps, decay) = (self.eps as f32, (1.0 - lr * self.weight_decay) as f32);
+        // Element-wise, so blocks run in parallel (on the current rayon pool) with the same bits.
         for (((p, g), m), v) in
             params.slices_mut().into_iter().zip(grads.slices()).zip(self.m.slices_mut()).zip(self.v.slices_mut())
         {
-            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-                *m = b1 * *m + (1.0 - b1) * g;
-                *v = b2 * *v + (1.0 - b2) * g * g;
-                *p = *p * decay - step * *m / (v.sqrt() / c2_sqrt + eps);
-            }
+            p.par_chunks_mut(PARALLEL_BLOCK)
+                .zip(g.par_chunks(PARALLEL_BLOCK))
+                .zip(m.par_chunks_mut(PARALLEL_BLOCK))
+                .zip(v.par_chunks_mut(PARALLEL_BLOCK))
+                .for_each(|(((p, g), m), v)| {
+                    for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                        *m = b1 * *m + (1.0 - b1) * g;
+                        *v = b2 * *v + (1.0 - b2) * g * g;
+                        *p = *p * decay - step * *m / (v.sqrt() / c2_sqrt + eps);
+                    }
+                });
         }
     }
 }
@@ -136,6 +144,60 @@ mod tests {
         for (p, w) in params.head.b.iter().zip(want) {
             assert!((f64::from(*p) - w).abs() < 1e-6, "{p} vs {w}");
         }
+    }
+
+    /// A model with tensors longer than [`PARALLEL_BLOCK`], filled with seeded values.
+    fn random_params(seed: u64) -> Params<f32> {
+        let config = ModelConfig { n_features: 40, n_hidden: 96, n_classes: 31, ..config() };
+        let mut params = Params::<f32>::zeros(&config);
+        let mut rng = crate::rng::Rng::seed(seed);
+        for s in params.slices_mut() {
+            s.iter_mut().for_each(|v| *v = rng.uniform_range(-1.0, 1.0) as f32);
+        }
+        assert!(params.slices().iter().any(|s| s.len() > 2 * PARALLEL_BLOCK));
+        params
+    }
+
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool")
+    }
+
+    #[test]
+    fn parallel_sum_and_update_give_the_sequential_bits_on_any_thread_count() {
+        let parts: Vec<Params<f32>> = (0..5).map(random_params).collect();
+        let mut sequential = random_params(99);
+        sequential.fill_zero();
+        for p in &parts {
+            sequential.add_assign(p);
+        }
+        let refs: Vec<&Params<f32>> = parts.iter().collect();
+        for threads in [1, 2, 3] {
+            let mut sum = random_params(7); // stale contents are overwritten
+            pool(threads).install(|| sum.set_sum(&refs));
+            assert_eq!(sum, sequential, "{threads} threads");
+        }
+        let updated: Vec<Params<f32>> = [1, 2, 3]
+            .into_iter()
+            .map(|threads| {
+                let mut params = random_params(11);
+                let mut opt =
+                    AdamW::new(&ModelConfig { n_features: 40, n_hidden: 96, n_classes: 31, ..config() }, 0.01);
+                pool(threads).install(|| {
+                    opt.update(&mut params, &sequential, 1e-3);
+                    opt.update(&mut params, &parts[0], 1e-3);
+                });
+                params
+            })
+            .collect();
+        assert_eq!(updated[0], updated[1]);
+        assert_eq!(updated[0], updated[2]);
+    }
+
+    #[test]
+    fn norm_matches_a_plain_f64_sum() {
+        let params = random_params(3);
+        let plain: f64 = params.slices().iter().flat_map(|s| s.iter()).map(|&v| f64::from(v).powi(2)).sum();
+        assert!((params.norm() - plain.sqrt()).abs() <= 1e-12 * plain.sqrt());
     }
 
     #[test]
