@@ -211,15 +211,19 @@ impl<T: Real> Layer<T> {
                     }
                 }
                 Mode::Dense => {
+                    // M_t = b + (W_x x_t, this step's row of the projection) + W_h h_{t-1}.
                     memory.copy_from_slice(&bias_memory);
+                    for (g, &p) in memory[xo..xo + rows].iter_mut().zip(&projection[t * rows..(t + 1) * rows]) {
+                        *g += p;
+                    }
                     if t > 0 {
                         dense_forward(&mut memory[ho..ho + rows], &self.w_h, h_prev);
                     }
                 }
             }
-            // The gates read M_t; with the product form, M_t is the accumulated part plus this
-            // step's row of the input projection.
-            let gate_input = if projection.is_empty() {
+            // The gates read M_t; in delta mode with the product form, M_t is the accumulated
+            // part plus this step's row of the input projection.
+            let gate_input = if projection.is_empty() || mode == Mode::Dense {
                 &memory
             } else {
                 scratch.copy_from_slice(&memory);
