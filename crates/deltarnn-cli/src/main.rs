@@ -49,6 +49,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     let result = match Cli::parse().command {
         Command::Synth(args) => cmd::synth::run(args),
         Command::Features(args) => cmd::features::run(args),
@@ -73,4 +74,19 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `deltarnn ... | head` closes standard output early, and the next `println!` panics with
+/// "failed printing to stdout: Broken pipe". End quietly instead, with the status of a process
+/// stopped by SIGPIPE (128 + 13), as other Unix tools do; every other panic is reported as usual.
+fn quiet_on_broken_pipe() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload.downcast_ref::<String>().map(String::as_str).or(payload.downcast_ref::<&str>().copied());
+        if message.is_some_and(|m| m.contains("Broken pipe")) {
+            std::process::exit(141);
+        }
+        default_hook(info);
+    }));
 }

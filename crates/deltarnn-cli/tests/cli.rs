@@ -268,3 +268,19 @@ fn bench_prints_one_json_line_per_case() {
     assert_fails_with(&deltarnn(&["bench", "--sections", "epoch"]), "needs --data");
     assert_fails_with(&deltarnn(&["bench", "--fired", "0"]), "fired fractions must be in (0, 1]");
 }
+
+#[test]
+fn a_closed_standard_output_ends_quietly_without_a_panic() {
+    // As `deltarnn bench | head -0`: the reader is gone before the first line is printed.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deltarnn"))
+        .args(["bench", "--sections", "kernels", "--shapes", "gscd", "--fired", "1", "--repeats", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("waits");
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "panic: {err}");
+    assert!(out.status.success() || out.status.code() == Some(141), "status {:?}: {err}", out.status);
+}

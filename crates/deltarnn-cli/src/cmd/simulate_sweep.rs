@@ -1,6 +1,6 @@
 //! `deltarnn simulate --sweep`: speedup over PE counts and DRAM bandwidths, as a table
-//! (sweep.csv, sweep.md) and two plots per workload (sweep-<workload>.png: speedup;
-//! sweep-<workload>-time.png: sparse time).
+//! (sweep.csv, sweep.md) and two plots per workload (`sweep-<workload>.png`: speedup;
+//! `sweep-<workload>-time.png`: sparse time).
 
 use super::simulate::{Args, Workload};
 use crate::plot::{line_chart, Series};

@@ -1,5 +1,5 @@
 //! Class-incremental learning (spec section 4, iCaRL on a Delta RNN): a base task, then
-//! increments of new classes; an exemplar memory chosen by [`herding`] on the L2-normalised hidden
+//! increments of new classes; an exemplar memory chosen by [`herding`](mod@herding) on the L2-normalised hidden
 //! state at the last valid frame; BCE distillation on the old outputs against the network before
 //! the update ([`distill`]); nearest-mean-of-exemplars classification ([`nme`]) or the head.
 //!

@@ -4,7 +4,7 @@
 //! [`spmv_forward`] (`acc += W[:, F] * values[F]`) and [`spmv_backward`] (per column `j` in `F`,
 //! one pass computing `e_j = W[:, j] . g` and `dW[:, j] += g * values_j`). Dense products are the
 //! same kernels over [`AllColumns`], so sparse and dense results agree bit for bit on the columns
-//! both visit. Every kernel has a slow, obvious twin in [`reference`], and a baseline compile of
+//! both visit. Every kernel has a slow, obvious twin in [`reference`](mod@reference), and a baseline compile of
 //! its fast body (`*_portable`) that the AVX2 copy must equal bit for bit.
 
 pub mod gemm;
@@ -73,7 +73,7 @@ dispatch! {
     /// with `j = columns[k]`.
     ///
     /// Shapes: `w` and `dw` (rows, cols), `g` (rows), `values` and `e` (columns.count()).
-    /// Paper: e_j = W[:, j] . G_t and dW[:, j] += G_t delta_t[j] (spec section 3).
+    /// Paper: `e_j = W[:, j] . G_t` and `dW[:, j] += G_t delta_t[j]` (spec section 3).
     /// The dot products sum in [`LANES`] partial sums (row r into lane r % LANES), then add the
     /// lanes pairwise; [`reference::matvec_transposed`] sums sequentially, so the two agree to
     /// round-off, not bit for bit.

@@ -11,7 +11,7 @@ mod model;
 
 pub use init::init_params;
 pub use layer::{Layer, LayerState, LayerTape, MATRIX_PRODUCT_FROM};
-pub use model::{Head, Model, ModelConfig, Params, SequenceTape, StreamState, PARALLEL_BLOCK};
+pub use model::{Head, Model, ModelConfig, Params, SequenceLoss, SequenceTape, StreamState, PARALLEL_BLOCK};
 
 use crate::delta::Thresholds;
 

@@ -117,7 +117,7 @@ fn execute_with<A: Arith, B: Arith, C: Arith>(
     out
 }
 
-/// MxV: `acc[r] += W[r, j] * values[k]` for every listed column j = columns[k], in order; in
+/// MxV: `acc[r] += W[r, j] * values[k]` for every listed column `j = columns[k]`, in order; in
 /// each cycle PE p updates row i P + p of the column.
 ///
 /// Shapes: `w` (rows x cols words, column-major), `columns` and `values` (n), `acc` (rows).
@@ -147,7 +147,7 @@ pub fn mxv<A: Arith>(
     }
 }
 
-/// MTxV: `e[k] = W[:, j] . g` for every listed column j = columns[k]: per-PE partial sums over
+/// MTxV: `e[k] = W[:, j] . g` for every listed column `j = columns[k]`: per-PE partial sums over
 /// the PE's rows (ascending), then the adder chain across PEs in order, rounded to `encoding`.
 ///
 /// Shapes: `w` (rows x cols words), `g` (rows), `columns` and `e` (n).
@@ -187,11 +187,11 @@ pub fn mtxv<A: Arith>(
     }
 }
 
-/// VxV: `dW[r, j] = round(dW[r, j] + g[r] * values[k])` for every listed column j = columns[k];
+/// VxV: `dW[r, j] = round(dW[r, j] + g[r] * values[k])` for every listed column `j = columns[k]`;
 /// PE p reads, updates and writes back its rows.
 ///
 /// Shapes: `dw` (rows x cols words), `g` (rows), `columns` and `values` (n).
-/// Paper: dW[:, j] += G_t delta_t[j] (spec section 3).
+/// Paper: `dW[:, j] += G_t delta_t[j]` (spec section 3).
 #[allow(clippy::too_many_arguments)]
 #[track_caller]
 pub fn vxv<A: Arith>(

@@ -5,46 +5,19 @@ use std::collections::BTreeMap;
 use deltarnn::data::{load_dataset, CacheStatus, LoadOptions, Split};
 use deltarnn::nn::{init_params, CellKind, ModelConfig};
 use deltarnn::train::run::{RunDir, MODEL_FILE};
-use deltarnn::train::{fit, Event, TrainConfig, TrainState, Utterance};
+use deltarnn::train::{fit, Event, TrainConfig, TrainState};
 use deltarnn::{Error, Thresholds};
 
-use super::trainer::toy_set;
+use super::trainer::{toy_set, Toy};
 use super::util::write_tone;
 
-/// A toy utterance with a file name.
-struct Named {
-    name: String,
-    frames: Vec<f32>,
-    labels: Vec<i64>,
-    label: usize,
-}
-
-impl Utterance for Named {
-    fn frames(&self) -> &[f32] {
-        &self.frames
+/// Toy utterances named like files of a speaker folder.
+fn named_set(seed: u64, n: usize) -> Vec<Toy> {
+    let mut set = toy_set(seed, n);
+    for (i, t) in set.iter_mut().enumerate() {
+        t.name = format!("spk/{i}.wav");
     }
-    fn frame_labels(&self) -> &[i64] {
-        &self.labels
-    }
-    fn label(&self) -> usize {
-        self.label
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-}
-
-fn named_set(seed: u64, n: usize) -> Vec<Named> {
-    toy_set(seed, n)
-        .into_iter()
-        .enumerate()
-        .map(|(i, t)| Named {
-            name: format!("spk/{i}.wav"),
-            frames: t.frames().to_vec(),
-            labels: t.frame_labels().to_vec(),
-            label: t.label(),
-        })
-        .collect()
+    set
 }
 
 #[test]

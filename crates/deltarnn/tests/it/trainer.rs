@@ -7,8 +7,10 @@ use deltarnn::train::run::RunDir;
 use deltarnn::train::{evaluate, fit, Event, TrainConfig, TrainState, Utterance};
 use deltarnn::{Error, Thresholds};
 
+/// A toy utterance; `name` is empty unless a test names it (as a file would).
 pub struct Toy {
-    frames: Vec<f32>,
+    pub name: String,
+    pub frames: Vec<f32>,
     labels: Vec<i64>,
     label: usize,
 }
@@ -22,6 +24,9 @@ impl Utterance for Toy {
     }
     fn label(&self) -> usize {
         self.label
+    }
+    fn name(&self) -> &str {
+        &self.name
     }
 }
 
@@ -43,7 +48,7 @@ pub fn toy_set(seed: u64, n: usize) -> Vec<Toy> {
                 }
                 labels.push(if word { label as i64 } else { 0 });
             }
-            Toy { frames, labels, label }
+            Toy { name: String::new(), frames, labels, label }
         })
         .collect()
 }
