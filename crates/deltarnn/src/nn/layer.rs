@@ -127,7 +127,7 @@ impl<T: Real> Layer<T> {
         }
     }
 
-    fn cell_width(&self) -> usize {
+    pub(super) fn cell_width(&self) -> usize {
         match self.cell {
             CellKind::Lstm => 2 * self.n_hidden,
             CellKind::Gru => 0,
@@ -151,16 +151,9 @@ impl<T: Real> Layer<T> {
     /// in `tape` what [`Layer::backward`] needs. Allocations in `tape` are reused.
     #[track_caller]
     pub fn forward(&self, inputs: &[T], steps: usize, mode: Mode, tape: &mut LayerTape<T>) {
-        let (f, h, m, cw) = (self.n_input, self.n_hidden, self.memory_len(), self.cell_width());
+        let (f, h, m) = (self.n_input, self.n_hidden, self.memory_len());
         assert_eq!(inputs.len(), steps * f, "inputs length");
-        tape.steps = steps;
-        tape.trace.n_input = f;
-        tape.trace.n_hidden = h;
-        tape.trace.input.clear();
-        tape.trace.hidden.clear();
-        resize(&mut tape.gates, steps * m);
-        resize(&mut tape.cell, steps * cw);
-        resize(&mut tape.hidden, steps * h);
+        self.prepare_tape(tape, steps);
         let zeros = vec![T::ZERO; h];
         let mut bias_memory = vec![T::ZERO; m];
         self.initial_memory(&mut bias_memory);
@@ -197,8 +190,7 @@ impl<T: Real> Layer<T> {
         }
         let mut scratch = vec![T::ZERO; m];
         for t in 0..steps {
-            let (h_done, h_rest) = tape.hidden.split_at_mut(t * h);
-            let h_prev = if t == 0 { &zeros[..] } else { &h_done[(t - 1) * h..] };
+            let h_prev = if t == 0 { &zeros[..] } else { &tape.hidden[(t - 1) * h..t * h] };
             match mode {
                 Mode::Delta(thresholds) => {
                     let trace = &mut tape.trace;
@@ -232,11 +224,33 @@ impl<T: Real> Layer<T> {
                 }
                 &scratch
             };
-            let gates = &mut tape.gates[t * m..(t + 1) * m];
-            let (c_done, c_rest) = tape.cell.split_at_mut(t * cw);
-            let c_prev = if t == 0 || cw == 0 { &zeros[..] } else { &c_done[(t - 1) * cw..(t - 1) * cw + h] };
-            self.gates_forward(gates, &mut c_rest[..cw], &mut h_rest[..h], gate_input, h_prev, c_prev);
+            self.step_gates(tape, t, gate_input, &zeros);
         }
+    }
+
+    /// Step `t` of the gates from M_t (`memory`), reading h_{t-1} and c_{t-1} from `tape` (zeros
+    /// at t = 0; `zeros` has H entries) and writing the step's gates, cell values and h_t into it.
+    pub(super) fn step_gates(&self, tape: &mut LayerTape<T>, t: usize, memory: &[T], zeros: &[T]) {
+        let (h, m, cw) = (self.n_hidden, self.memory_len(), self.cell_width());
+        let (h_done, h_rest) = tape.hidden.split_at_mut(t * h);
+        let h_prev = if t == 0 { zeros } else { &h_done[(t - 1) * h..] };
+        let gates = &mut tape.gates[t * m..(t + 1) * m];
+        let (c_done, c_rest) = tape.cell.split_at_mut(t * cw);
+        let c_prev = if t == 0 || cw == 0 { zeros } else { &c_done[(t - 1) * cw..(t - 1) * cw + h] };
+        self.gates_forward(gates, &mut c_rest[..cw], &mut h_rest[..h], memory, h_prev, c_prev);
+    }
+
+    /// Sizes `tape` for `steps` steps of this layer and empties its trace.
+    pub(super) fn prepare_tape(&self, tape: &mut LayerTape<T>, steps: usize) {
+        let (f, h, m, cw) = (self.n_input, self.n_hidden, self.memory_len(), self.cell_width());
+        tape.steps = steps;
+        tape.trace.n_input = f;
+        tape.trace.n_hidden = h;
+        tape.trace.input.clear();
+        tape.trace.hidden.clear();
+        resize(&mut tape.gates, steps * m);
+        resize(&mut tape.cell, steps * cw);
+        resize(&mut tape.hidden, steps * h);
     }
 
     /// M += W delta over the entries of step `t` of `trace`.

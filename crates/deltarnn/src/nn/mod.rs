@@ -1,6 +1,7 @@
 //! Delta LSTM and Delta GRU: cells, layers, the stacked model with its per-frame head, losses
 //! and initialisation.
 
+mod batch;
 mod dense;
 pub mod gru;
 pub(crate) mod init;

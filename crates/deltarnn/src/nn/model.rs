@@ -249,6 +249,13 @@ impl<T: Real> Model<T> {
             let input = if k == 0 { x } else { &below[k - 1].hidden[..] };
             self.params.layers[k].forward(input, steps, mode, &mut rest[0]);
         }
+        self.head_forward(tape);
+    }
+
+    /// The head over the top layer's hidden states in `tape`: writes `tape.logits`.
+    pub(super) fn head_forward(&self, tape: &mut SequenceTape<T>) {
+        let c = &self.config;
+        let steps = tape.steps;
         let top = &tape.layers[c.n_layers - 1];
         tape.logits.clear();
         for _ in 0..steps {
@@ -283,6 +290,26 @@ impl<T: Real> Model<T> {
     ) {
         let c = &self.config;
         let steps = tape.steps;
+        let h = c.n_hidden;
+        let mut dh = self.head_backward(grads, tape, dlogits);
+        let mut dx = dx;
+        let mut dbelow = vec![T::ZERO; if c.n_layers > 1 { steps * h } else { 0 }];
+        for k in (0..c.n_layers).rev() {
+            let input = if k == 0 { x } else { &tape.layers[k - 1].hidden[..] };
+            let layer = &self.params.layers[k];
+            let dinput = if k == 0 { dx.as_deref_mut() } else { Some(&mut dbelow[..]) };
+            layer.backward(&mut grads.layers[k], dinput, input, &tape.layers[k], mode, &dh, l1_beta);
+            if k > 0 {
+                std::mem::swap(&mut dh, &mut dbelow);
+            }
+        }
+    }
+
+    /// Backward of [`Model::head_forward`] given dL/dlogits (steps x C): accumulates the head's
+    /// gradients into `grads` and returns dL/dh of the top layer (steps x H).
+    pub(super) fn head_backward(&self, grads: &mut Params<T>, tape: &SequenceTape<T>, dlogits: &[T]) -> Vec<T> {
+        let c = &self.config;
+        let steps = tape.steps;
         assert_eq!(dlogits.len(), steps * c.n_classes, "dlogits length");
         let h = c.n_hidden;
         let top = &tape.layers[c.n_layers - 1];
@@ -314,17 +341,7 @@ impl<T: Real> Model<T> {
                 *b += d;
             }
         }
-        let mut dx = dx;
-        let mut dbelow = vec![T::ZERO; if c.n_layers > 1 { steps * h } else { 0 }];
-        for k in (0..c.n_layers).rev() {
-            let input = if k == 0 { x } else { &tape.layers[k - 1].hidden[..] };
-            let layer = &self.params.layers[k];
-            let dinput = if k == 0 { dx.as_deref_mut() } else { Some(&mut dbelow[..]) };
-            layer.backward(&mut grads.layers[k], dinput, input, &tape.layers[k], mode, &dh, l1_beta);
-            if k > 0 {
-                std::mem::swap(&mut dh, &mut dbelow);
-            }
-        }
+        dh
     }
 
     /// Forward, per-frame cross-entropy and backward for one sequence. `scale` multiplies the

@@ -2,6 +2,7 @@
 //! generated, bad files are written by the tests, and the synth test runs espeak-ng.
 
 mod bad_files;
+mod batch;
 mod datasets;
 mod equivalence;
 mod faults;

@@ -145,16 +145,23 @@ pub fn cpu_seconds(work: impl FnOnce()) -> f64 {
 /// Times `a` and `b` alternately, `warmup` untimed pairs then `repeats` timed pairs; returns
 /// the median thread CPU seconds of each.
 pub fn alternate(warmup: usize, repeats: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64) {
+    let medians = alternate_all(warmup, repeats, &mut [&mut a, &mut b]);
+    (medians[0], medians[1])
+}
+
+/// Times every variant in turn (A, B, C, A, B, C, ...), `warmup` untimed rounds then `repeats`
+/// timed rounds; returns the median thread CPU seconds of each, in the given order.
+pub fn alternate_all(warmup: usize, repeats: usize, variants: &mut [&mut dyn FnMut()]) -> Vec<f64> {
     for _ in 0..warmup {
-        a();
-        b();
+        variants.iter_mut().for_each(|run| run());
     }
-    let (mut times_a, mut times_b) = (Vec::with_capacity(repeats), Vec::with_capacity(repeats));
+    let mut times = vec![Vec::with_capacity(repeats); variants.len()];
     for _ in 0..repeats {
-        times_a.push(cpu_seconds(&mut a));
-        times_b.push(cpu_seconds(&mut b));
+        for (run, samples) in variants.iter_mut().zip(&mut times) {
+            samples.push(cpu_seconds(run));
+        }
     }
-    (median(&mut times_a), median(&mut times_b))
+    times.iter_mut().map(|samples| median(samples)).collect()
 }
 
 /// Median of a non-empty sample (sorts it).

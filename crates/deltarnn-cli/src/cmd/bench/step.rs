@@ -1,9 +1,12 @@
 //! The `step` and `batch` sections: one training step of the Delta network against dense BPTT
 //! of the same model (our fastest dense code: matrix-matrix products for everything that is not
-//! sequential in time), single-threaded.
+//! sequential in time), single-threaded. The batch section also times dense BPTT with the
+//! recurrent products of the whole batch as one matrix product per step, and compares Delta
+//! against the faster of the two dense paths.
 
-use super::{alternate, Output, Shape};
+use super::{alternate, alternate_all, Output, Shape};
 use deltarnn::cost::CostReport;
+use deltarnn::nn::loss::frame_cross_entropy;
 use deltarnn::nn::{init_params, CellKind, Mode, Model, ModelConfig, Params, SequenceTape};
 use deltarnn::rng::Rng;
 use deltarnn::synthetic::{calibrate_threshold, random_walk};
@@ -91,19 +94,38 @@ pub fn run_steps(out: &Output, shapes: &[Shape], cell: CellKind, fired: &[f64], 
     }
 }
 
-/// One update on a batch: every sequence's gradient (in order, one thread), then AdamW.
-fn batch_step(
-    model: &mut Model<f32>,
-    optimizer: &mut AdamW,
-    state: &mut (Params<f32>, SequenceTape<f32>),
-    batch: &[Sequence],
-    mode: Mode,
-) {
-    let (grads, tape) = state;
+/// How the batch section computes a batch's gradient.
+#[derive(Clone, Copy)]
+enum BatchPath {
+    /// One sequence after another, in `mode` (Delta, or dense with per-sequence products).
+    PerSequence(Mode),
+    /// Dense, every sequence at once: the recurrent products as one matrix product per step.
+    DenseBatched,
+}
+
+/// Model, optimizer, gradient buffer and tapes of one variant of the batch section.
+type BatchRun = (Model<f32>, AdamW, Params<f32>, Vec<SequenceTape<f32>>);
+
+/// One update on a batch: every sequence's gradient (one thread), then AdamW.
+fn batch_step(run: &mut BatchRun, batch: &[Sequence], path: BatchPath) {
+    let (model, optimizer, grads, tapes) = run;
     grads.fill_zero();
     let frames: usize = batch.iter().map(|(_, l)| l.len()).sum();
-    for (x, labels) in batch {
-        model.loss_and_gradient(grads, tape, x, labels, mode, 1.0 / frames as f64, 0.0);
+    let scale = 1.0 / frames as f64;
+    match path {
+        BatchPath::PerSequence(mode) => {
+            tapes.resize_with(1, SequenceTape::default);
+            for (x, labels) in batch {
+                model.loss_and_gradient(grads, &mut tapes[0], x, labels, mode, scale, 0.0);
+            }
+        }
+        BatchPath::DenseBatched => {
+            let xs: Vec<&[f32]> = batch.iter().map(|(x, _)| x.as_slice()).collect();
+            let classes = model.config.n_classes;
+            model.dense_batch_loss_and_gradient_with(grads, tapes, &xs, |s, logits, dlogits| {
+                frame_cross_entropy(dlogits, logits, &batch[s].1, classes, scale)
+            });
+        }
     }
     optimizer.update(&mut model.params, grads, 1e-3);
 }
@@ -120,7 +142,10 @@ pub fn run_batches(
     let repeats = repeats.div_ceil(2).max(3);
     out.header(
         &format!("training update (batch of {batch}: forward, backward, AdamW), 1 thread, {cell}, median of {repeats} alternating runs (thread CPU time)"),
-        &format!("{:<6} {:>6} {:>7} {:>12} {:>12} {:>11} {:>11} {:>8}", "shape", "batch", "fired", "delta ms", "dense ms", "delta seq/s", "dense seq/s", "speedup"),
+        &format!(
+            "{:<6} {:>6} {:>7} {:>10} {:>10} {:>10} {:>11} {:>11} {:>8}",
+            "shape", "batch", "fired", "delta ms", "dense ms", "batched ms", "delta seq/s", "dense seq/s", "speedup"
+        ),
     );
     for &shape in shapes {
         let (model, sequences) = setup(shape, cell, batch, seed);
@@ -130,29 +155,32 @@ pub fn run_batches(
         let make = || {
             let model = model.clone();
             let optimizer = AdamW::new(&model.config, 0.01);
-            let state = (Params::zeros(&model.config), SequenceTape::default());
-            std::cell::RefCell::new((model, optimizer, state))
+            let grads = Params::zeros(&model.config);
+            (model, optimizer, grads, Vec::new())
         };
-        let (delta_run, dense_run) = (make(), make());
-        let (sparse_s, dense_s) = alternate(
-            1,
-            repeats,
-            || {
-                let (model, optimizer, state) = &mut *delta_run.borrow_mut();
-                batch_step(model, optimizer, state, &sequences, sparse)
-            },
-            || {
-                let (model, optimizer, state) = &mut *dense_run.borrow_mut();
-                batch_step(model, optimizer, state, &sequences, Mode::Dense)
-            },
-        );
+        let paths = [BatchPath::PerSequence(sparse), BatchPath::PerSequence(Mode::Dense), BatchPath::DenseBatched];
+        let mut runs: Vec<BatchRun> = paths.iter().map(|_| make()).collect();
+        let mut variants: Vec<Box<dyn FnMut() + '_>> = runs
+            .iter_mut()
+            .zip(paths)
+            .map(|(run, path)| {
+                let sequences = &sequences;
+                Box::new(move || batch_step(run, sequences, path)) as Box<dyn FnMut()>
+            })
+            .collect();
+        let mut refs: Vec<&mut dyn FnMut()> = variants.iter_mut().map(|v| &mut **v as &mut dyn FnMut()).collect();
+        let medians = alternate_all(1, repeats, &mut refs);
+        let (sparse_s, per_sequence_s, batched_s) = (medians[0], medians[1], medians[2]);
+        // The baseline is the faster of the two dense paths.
+        let dense_s = per_sequence_s.min(batched_s);
         out.case(
             format!(
-                "{:<6} {batch:>6} {:>6.1}% {:>12.2} {:>12.2} {:>11.0} {:>11.0} {:>7.2}x",
+                "{:<6} {batch:>6} {:>6.1}% {:>10.2} {:>10.2} {:>10.2} {:>11.0} {:>11.0} {:>7.2}x",
                 shape.0,
                 actual * 100.0,
                 sparse_s * 1e3,
-                dense_s * 1e3,
+                per_sequence_s * 1e3,
+                batched_s * 1e3,
                 batch as f64 / sparse_s,
                 batch as f64 / dense_s,
                 dense_s / sparse_s
@@ -161,6 +189,7 @@ pub fn run_batches(
                 "bench": "train_batch", "shape": shape.0, "cell": cell, "threads": 1, "batch": batch,
                 "frames": shape.4, "fired_fraction": actual, "theta": theta,
                 "delta_ms": sparse_s * 1e3, "dense_ms": dense_s * 1e3,
+                "dense_per_sequence_ms": per_sequence_s * 1e3, "dense_batched_ms": batched_s * 1e3,
                 "delta_seq_per_s": batch as f64 / sparse_s, "dense_seq_per_s": batch as f64 / dense_s,
                 "speedup": dense_s / sparse_s, "repeats": repeats, "clock": "thread_cpu",
             }),
