@@ -6,7 +6,8 @@
 //! processes); the epoch section, which compares thread counts, times the wall clock.
 //!
 //! Sections: `kernels` (forward MxV, fused backward), `step` (one sequence, forward + backward),
-//! `batch` (a batch of sequences with the AdamW update, the step peers report), `epoch` (one
+//! `batch` (a batch of sequences with the AdamW update, the step peers report; dense both per
+//! sequence and batched across sequences, Delta against the faster), `epoch` (one
 //! training epoch on a cached dataset, 1 thread and all threads), `update` (the batch-1
 //! incremental update of `deltarnn learn --online`).
 
