@@ -57,3 +57,51 @@ fn batched_dense_bptt_equals_the_per_sequence_dense_path() {
         }
     }
 }
+
+#[test]
+fn batched_dense_gradient_matches_central_differences() {
+    let (features, hidden, classes) = (3, 4, 3);
+    let lengths = [5usize, 2, 7, 1];
+    for cell in [CellKind::Lstm, CellKind::Gru] {
+        let model = small_model::<f64>(cell, 2, features, hidden, classes, 21);
+        let mut rng = Rng::seed(8);
+        let xs: Vec<Vec<f64>> = lengths.iter().map(|&n| random_walk(&mut rng, n, features, 0.3)).collect();
+        let ys: Vec<Vec<i64>> = lengths.iter().map(|&n| labels(&mut rng, n, classes)).collect();
+        let scale = 1.0 / 15.0;
+        let loss = |model: &deltarnn::nn::Model<f64>| -> f64 {
+            let mut tape = SequenceTape::default();
+            xs.iter()
+                .zip(&ys)
+                .map(|(x, y)| {
+                    model.forward(x, Mode::Dense, &mut tape);
+                    let mut dlogits = vec![0.0; tape.logits.len()];
+                    frame_cross_entropy(&mut dlogits, &tape.logits, y, classes, 1.0).0 * scale
+                })
+                .sum()
+        };
+        let mut analytic = Params::zeros(&model.config);
+        let x_refs: Vec<&[f64]> = xs.iter().map(Vec::as_slice).collect();
+        model.dense_batch_loss_and_gradient_with(&mut analytic, &mut Vec::new(), &x_refs, |s, logits, dlogits| {
+            frame_cross_entropy(dlogits, logits, &ys[s], classes, scale)
+        });
+        let step = 1e-6;
+        let mut probe = model.clone();
+        let tensors = analytic.slices().len();
+        for tensor in 0..tensors {
+            for i in 0..analytic.slices()[tensor].len() {
+                let original = probe.params.slices_mut()[tensor][i];
+                probe.params.slices_mut()[tensor][i] = original + step;
+                let up = loss(&probe);
+                probe.params.slices_mut()[tensor][i] = original - step;
+                let down = loss(&probe);
+                probe.params.slices_mut()[tensor][i] = original;
+                let numeric = (up - down) / (2.0 * step);
+                let exact = analytic.slices()[tensor][i];
+                assert!(
+                    (numeric - exact).abs() <= 1e-7 + 1e-5 * exact.abs(),
+                    "{cell}: tensor {tensor} entry {i}: numeric {numeric} vs batched {exact}"
+                );
+            }
+        }
+    }
+}
