@@ -8,7 +8,7 @@
 //! than t, a prefix of the sequences sorted by length. The result is the per-sequence dense path's
 //! ([`Model::loss_and_gradient_with`] in [`Mode::Dense`](super::Mode::Dense)) up to summation order (tested).
 
-use super::{dense, CellKind, Layer, LayerTape, Model, Params, SequenceLoss, SequenceTape};
+use super::{dense, Layer, LayerTape, Model, Params, SequenceLoss, SequenceTape};
 use crate::kernels::gemm::{gemm, Strided, StridedMut};
 use crate::kernels::Real;
 
@@ -31,7 +31,7 @@ impl<T: Real> Layer<T> {
     #[track_caller]
     pub fn forward_dense_batch(&self, inputs: &[&[T]], tapes: &mut [&mut LayerTape<T>]) {
         let (f, h, m) = (self.n_input, self.n_hidden, self.memory_len());
-        let (xo, ho, rows) = (self.input_offset(), self.hidden_offset(), self.w_x.rows);
+        let (ho, rows) = (self.hidden_offset(), self.w_x.rows);
         assert_eq!(inputs.len(), tapes.len(), "one tape per sequence");
         let steps: Vec<usize> = inputs
             .iter()
@@ -63,9 +63,7 @@ impl<T: Real> Layer<T> {
             for (i, &s) in order[..batch].iter().enumerate() {
                 let row = &mut memory[i * m..(i + 1) * m];
                 row.copy_from_slice(&bias_memory);
-                for (g, &p) in row[xo..xo + rows].iter_mut().zip(&projections[s][t * rows..(t + 1) * rows]) {
-                    *g += p;
-                }
+                self.add_projection_row(row, &projections[s], t);
                 if t > 0 {
                     h_prev[i * h..(i + 1) * h].copy_from_slice(&tapes[s].hidden[(t - 1) * h..t * h]);
                 }
@@ -101,8 +99,8 @@ impl<T: Real> Layer<T> {
         tapes: &[&LayerTape<T>],
         dh_ext: &[&[T]],
     ) {
-        let (h, m, cw) = (self.n_hidden, self.memory_len(), self.cell_width());
-        let (xo, ho, rows) = (self.input_offset(), self.hidden_offset(), self.w_x.rows);
+        let (h, m) = (self.n_hidden, self.memory_len());
+        let (ho, rows) = (self.hidden_offset(), self.w_x.rows);
         let n = tapes.len();
         assert!(inputs.len() == n && dh_ext.len() == n, "one input and one dh_ext per sequence");
         let steps: Vec<usize> = tapes.iter().map(|tape| tape.steps).collect();
@@ -127,19 +125,7 @@ impl<T: Real> Layer<T> {
                     *d = ext + rec;
                 }
                 let dmemory = &mut gate_grads[i * m..(i + 1) * m];
-                let carry_i = &mut carry[i * h..(i + 1) * h];
-                let gates = &tape.gates[t * m..(t + 1) * m];
-                match self.cell {
-                    CellKind::Lstm => {
-                        let c_prev = if t == 0 { &zeros[..] } else { &tape.cell[(t - 1) * cw..(t - 1) * cw + h] };
-                        let cell = &tape.cell[t * cw..(t + 1) * cw];
-                        super::lstm::lstm_backward_step(dmemory, carry_i, &dh, gates, cell, c_prev);
-                    }
-                    CellKind::Gru => {
-                        let h_prev = if t == 0 { &zeros[..] } else { tape.h(t - 1) };
-                        super::gru::gru_backward_step(dmemory, carry_i, &dh, gates, h_prev);
-                    }
-                }
+                self.step_gates_backward(dmemory, &mut carry[i * h..(i + 1) * h], &dh, tape, t, &zeros);
                 for (b, &d) in bias_grads[i * m..(i + 1) * m].iter_mut().zip(dmemory.iter()) {
                     *b += d;
                 }
@@ -167,26 +153,12 @@ impl<T: Real> Layer<T> {
             position
         };
         for s in 0..n {
-            let (len, g) = (steps[s], &step_grads[s]);
-            if len > 0 {
-                dense::weight_gradient(&mut grads.w_x, &g[xo..], m, inputs[s], len);
-                if len > 1 {
-                    dense::weight_gradient(&mut grads.w_h, &g[m + ho..], m, &tapes[s].hidden, len - 1);
-                }
-            }
-            if let Some(dx) = dinputs.as_deref_mut() {
-                assert_eq!(dx[s].len(), len * self.n_input, "dinputs length");
-                if len > 0 {
-                    dense::input_gradient(&mut dx[s], &self.w_x, &g[xo..], m, len);
-                }
-            }
-            let total = &bias_grads[position[s] * m..(position[s] + 1) * m];
-            for (d, &g) in grads.b_x.iter_mut().zip(&total[xo..xo + rows]) {
-                *d += g;
-            }
-            for (d, &g) in grads.b_h.iter_mut().zip(&total[ho..ho + rows]) {
-                *d += g;
-            }
+            let dx = dinputs.as_deref_mut().map(|dx| {
+                assert_eq!(dx[s].len(), steps[s] * self.n_input, "dinputs length");
+                &mut dx[s][..]
+            });
+            self.dense_weight_gradients(grads, dx, inputs[s], &tapes[s].hidden, &step_grads[s], steps[s]);
+            self.add_bias_gradients(grads, &bias_grads[position[s] * m..(position[s] + 1) * m]);
         }
     }
 }

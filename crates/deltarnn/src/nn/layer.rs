@@ -160,7 +160,7 @@ impl<T: Real> Layer<T> {
         let mut memory = bias_memory.clone();
         let mut x_ref = vec![T::ZERO; f];
         let mut h_ref = vec![T::ZERO; h];
-        let (xo, ho, rows) = (self.input_offset(), self.hidden_offset(), self.w_x.rows);
+        let (ho, rows) = (self.hidden_offset(), self.w_x.rows);
         // The input part of every step as one matrix product (T, rows), when it is the cheaper way:
         // always in dense mode (W_x X^T); in delta mode (W_x X_ref^T) when most inputs fired.
         let mut projection = Vec::new();
@@ -205,9 +205,7 @@ impl<T: Real> Layer<T> {
                 Mode::Dense => {
                     // M_t = b + (W_x x_t, this step's row of the projection) + W_h h_{t-1}.
                     memory.copy_from_slice(&bias_memory);
-                    for (g, &p) in memory[xo..xo + rows].iter_mut().zip(&projection[t * rows..(t + 1) * rows]) {
-                        *g += p;
-                    }
+                    self.add_projection_row(&mut memory, &projection, t);
                     if t > 0 {
                         dense_forward(&mut memory[ho..ho + rows], &self.w_h, h_prev);
                     }
@@ -219,12 +217,19 @@ impl<T: Real> Layer<T> {
                 &memory
             } else {
                 scratch.copy_from_slice(&memory);
-                for (g, &p) in scratch[xo..xo + rows].iter_mut().zip(&projection[t * rows..(t + 1) * rows]) {
-                    *g += p;
-                }
+                self.add_projection_row(&mut scratch, &projection, t);
                 &scratch
             };
             self.step_gates(tape, t, gate_input, &zeros);
+        }
+    }
+
+    /// Adds row `t` of an input projection (steps x gate rows, from `dense::input_projection`)
+    /// into the input rows of `memory` (4H).
+    pub(super) fn add_projection_row(&self, memory: &mut [T], projection: &[T], t: usize) {
+        let (xo, rows) = (self.input_offset(), self.w_x.rows);
+        for (g, &p) in memory[xo..xo + rows].iter_mut().zip(&projection[t * rows..(t + 1) * rows]) {
+            *g += p;
         }
     }
 
@@ -334,7 +339,7 @@ impl<T: Real> Layer<T> {
         dh_ext: &[T],
         l1_beta: T,
     ) {
-        let (f, h, m, cw, steps) = (self.n_input, self.n_hidden, self.memory_len(), self.cell_width(), tape.steps);
+        let (f, h, m, steps) = (self.n_input, self.n_hidden, self.memory_len(), tape.steps);
         let (xo, ho, rows) = (self.input_offset(), self.hidden_offset(), self.w_x.rows);
         assert_eq!(inputs.len(), steps * f, "inputs length");
         assert_eq!(dh_ext.len(), steps * h, "dh_ext length");
@@ -369,16 +374,7 @@ impl<T: Real> Layer<T> {
             for ((d, &ext), &rec) in dh.iter_mut().zip(&dh_ext[t * h..(t + 1) * h]).zip(&dh_rec) {
                 *d = ext + rec;
             }
-            let h_prev = if t == 0 { &zeros[..] } else { tape.h(t - 1) };
-            let gates = &tape.gates[t * m..(t + 1) * m];
-            match self.cell {
-                CellKind::Lstm => {
-                    let c_prev = if t == 0 { &zeros[..] } else { &tape.cell[(t - 1) * cw..(t - 1) * cw + h] };
-                    let cell = &tape.cell[t * cw..(t + 1) * cw];
-                    lstm::lstm_backward_step(&mut dmemory, &mut carry, &dh, gates, cell, c_prev);
-                }
-                CellKind::Gru => gru::gru_backward_step(&mut dmemory, &mut carry, &dh, gates, h_prev),
-            }
+            self.step_gates_backward(&mut dmemory, &mut carry, &dh, tape, t, &zeros);
             for (g, &d) in total.iter_mut().zip(&dmemory) {
                 *g += d;
             }
@@ -419,16 +415,7 @@ impl<T: Real> Layer<T> {
             }
         }
         match mode {
-            Mode::Dense if steps > 0 => {
-                // dW_x += G_x^T X, dW_h += G_h^T [h_0 .. h_{T-2}] (h_{-1} = 0 adds nothing), dX = G_x W_x.
-                dense::weight_gradient(&mut grads.w_x, &step_grads[xo..], m, inputs, steps);
-                if steps > 1 {
-                    dense::weight_gradient(&mut grads.w_h, &step_grads[m + ho..], m, &tape.hidden, steps - 1);
-                }
-                if let Some(dx) = dinputs.as_deref_mut() {
-                    dense::input_gradient(dx, &self.w_x, &step_grads[xo..], m, steps);
-                }
-            }
+            Mode::Dense => self.dense_weight_gradients(grads, dinputs, inputs, &tape.hidden, &step_grads, steps),
             Mode::Delta(_) => {
                 // dW += G^T Delta over the densified deltas; dL/dx from E = G_x W_x at the fired entries.
                 if x_product {
@@ -452,9 +439,68 @@ impl<T: Real> Layer<T> {
                     dense::weight_gradient(&mut grads.w_h, &step_grads[ho..], m, &deltas, steps);
                 }
             }
-            Mode::Dense => {}
         }
-        // db = G_1: the bias sits in M_0, so it receives the whole accumulated gradient.
+        self.add_bias_gradients(grads, &total);
+    }
+
+    /// One step of the gates' backward (LSTM or GRU) at step `t` of `tape`: writes `dmemory`
+    /// (4H) and updates `carry` (H) from `dh` (H), reading c_{t-1} or h_{t-1} from the tape
+    /// (`zeros`, H entries, at t = 0).
+    pub(super) fn step_gates_backward(
+        &self,
+        dmemory: &mut [T],
+        carry: &mut [T],
+        dh: &[T],
+        tape: &LayerTape<T>,
+        t: usize,
+        zeros: &[T],
+    ) {
+        let (h, m, cw) = (self.n_hidden, self.memory_len(), self.cell_width());
+        let gates = &tape.gates[t * m..(t + 1) * m];
+        match self.cell {
+            CellKind::Lstm => {
+                let c_prev = if t == 0 { zeros } else { &tape.cell[(t - 1) * cw..(t - 1) * cw + h] };
+                let cell = &tape.cell[t * cw..(t + 1) * cw];
+                lstm::lstm_backward_step(dmemory, carry, dh, gates, cell, c_prev);
+            }
+            CellKind::Gru => {
+                let h_prev = if t == 0 { zeros } else { tape.h(t - 1) };
+                gru::gru_backward_step(dmemory, carry, dh, gates, h_prev);
+            }
+        }
+    }
+
+    /// Dense BPTT's weight gradients from every step's gate gradients, as matrix products over the
+    /// sequence: dW_x += G_x^T X, dW_h += G_h^T [h_0 .. h_{T-2}] (h_{-1} = 0 adds nothing), and
+    /// dX = G_x W_x (overwritten) when `dinputs` is given.
+    ///
+    /// Shapes: `step_grads` (steps x 4H), `inputs` (steps x F), `hidden` (steps x H), `dinputs`
+    /// (steps x F).
+    pub(super) fn dense_weight_gradients(
+        &self,
+        grads: &mut Layer<T>,
+        dinputs: Option<&mut [T]>,
+        inputs: &[T],
+        hidden: &[T],
+        step_grads: &[T],
+        steps: usize,
+    ) {
+        let (m, xo, ho) = (self.memory_len(), self.input_offset(), self.hidden_offset());
+        if steps == 0 {
+            return;
+        }
+        dense::weight_gradient(&mut grads.w_x, &step_grads[xo..], m, inputs, steps);
+        if steps > 1 {
+            dense::weight_gradient(&mut grads.w_h, &step_grads[m + ho..], m, hidden, steps - 1);
+        }
+        if let Some(dx) = dinputs {
+            dense::input_gradient(dx, &self.w_x, &step_grads[xo..], m, steps);
+        }
+    }
+
+    /// db = G_1: the bias sits in M_0, so it receives the whole accumulated gradient `total` (4H).
+    pub(super) fn add_bias_gradients(&self, grads: &mut Layer<T>, total: &[T]) {
+        let (xo, ho, rows) = (self.input_offset(), self.hidden_offset(), self.w_x.rows);
         for (d, &g) in grads.b_x.iter_mut().zip(&total[xo..xo + rows]) {
             *d += g;
         }
