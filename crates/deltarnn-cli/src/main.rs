@@ -1,12 +1,20 @@
-//! `deltarnn`: the command-line tool. One file per subcommand under `cmd/`.
+//! `deltarnn`: the command-line tool. One module per subcommand under `cmd/` (leaves); the
+//! pieces several of them share at the crate root: flags (`args`), dataset loading (`dataset`),
+//! the training pipeline (`training`), run reports (`report`), one input sequence through a
+//! model (`sequence`), plots and progress bars.
 #![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod args;
 mod cmd;
+mod dataset;
 mod plot;
 mod progress;
+mod report;
+mod sequence;
+mod training;
 
 /// Delta LSTM / Delta GRU with exact temporally sparse backpropagation through time.
 #[derive(Parser)]

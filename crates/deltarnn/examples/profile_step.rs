@@ -6,7 +6,7 @@
 
 use deltarnn::nn::{init_params, CellKind, Mode, ModelConfig, Params, SequenceTape};
 use deltarnn::rng::Rng;
-use deltarnn::synthetic::{calibrate_threshold, random_walk};
+use deltarnn::signals::{calibrate_threshold, random_walk};
 use deltarnn::Thresholds;
 
 fn main() {

@@ -92,13 +92,8 @@ pub fn load(path: &Path) -> Result<(Model<f32>, BTreeMap<String, String>)> {
 /// Parses checkpoint bytes; `path` only names the file in errors.
 pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model<f32>, BTreeMap<String, String>)> {
     let bad = |reason: String| Error::Checkpoint { path: path.to_path_buf(), reason };
-    let st = tensorfile::parse(path, bytes).map_err(|e| match e {
-        Error::TensorFile { reason, .. } => bad(reason),
-        other => other,
-    })?;
-    let (_, header) =
-        safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("unreadable header ({e})")))?;
-    let metadata = header.metadata().clone().unwrap_or_default();
+    let st = tensorfile::parse(path, bytes).map_err(as_checkpoint_error)?;
+    let metadata = st.metadata();
     let config = parse_config(&metadata).map_err(bad)?;
 
     let mut expected: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -117,25 +112,21 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model<f32>, BTreeMap<Str
         config.n_layers, config.cell, config.n_hidden, config.n_features, config.n_classes
     );
 
-    let mut unknown: Vec<String> = st.names().into_iter().filter(|n| !expected.contains_key(*n)).cloned().collect();
+    let unknown: Vec<String> = st.names().into_iter().filter(|n| !expected.contains_key(n)).collect();
     if !unknown.is_empty() {
-        unknown.sort();
         return Err(bad(format!("unknown tensor(s) {} for a model of {describe}", unknown.join(", "))));
     }
     let mut tensors: HashMap<String, Vec<f64>> = HashMap::new();
     for (name, shape) in &expected {
         let view =
-            st.tensor(name).map_err(|_| bad(format!("missing tensor '{name}' (a model of {describe} needs it)")))?;
+            st.tensor(name).ok_or_else(|| bad(format!("missing tensor '{name}' (a model of {describe} needs it)")))?;
         if view.shape() != shape.as_slice() {
             return Err(bad(format!(
                 "tensor '{name}' has shape {:?}, a model of {describe} needs {shape:?}",
                 view.shape()
             )));
         }
-        let values = tensorfile::floats(path, name, &view).map_err(|e| match e {
-            Error::TensorFile { reason, .. } => bad(reason),
-            other => other,
-        })?;
+        let values = tensorfile::floats(path, name, &view).map_err(as_checkpoint_error)?;
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
             return Err(bad(format!("tensor '{name}' has a non-finite value ({}) at flat index {i}", values[i])));
         }
@@ -145,6 +136,15 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model<f32>, BTreeMap<Str
     let params = from_pytorch_tensors(&config, &tensors);
     let extra = metadata.into_iter().filter(|(k, _)| !RESERVED.contains(&k.as_str())).collect();
     Ok((Model { config, params }, extra))
+}
+
+/// A tensor-file error met while reading a checkpoint (or a run's state) is a checkpoint error:
+/// same file, same reason.
+pub(crate) fn as_checkpoint_error(e: Error) -> Error {
+    match e {
+        Error::TensorFile { path, reason } => Error::Checkpoint { path, reason },
+        other => other,
+    }
 }
 
 /// Builds parameters from tensors in PyTorch's names and layout (as [`to_named_tensors`] writes

@@ -25,6 +25,12 @@ impl Thresholds {
     pub fn both(theta: f64) -> Self {
         Thresholds { input: theta, hidden: theta }
     }
+
+    /// Checks that both thresholds are finite numbers >= 0, naming the first that is not.
+    pub fn validate(&self) -> crate::Result<()> {
+        crate::Error::check_non_negative("theta_x", self.input)?;
+        crate::Error::check_non_negative("theta_h", self.hidden)
+    }
 }
 
 dispatch! {

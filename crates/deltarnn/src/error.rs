@@ -254,6 +254,16 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), source }
     }
+
+    /// `Ok` when `value` is a finite number >= 0, else [`Error::Invalid`] naming `name`: the one
+    /// check of every threshold, rate and weight that must be a finite non-negative number.
+    pub fn check_non_negative(name: &str, value: f64) -> Result<()> {
+        if value.is_finite() && value >= 0.0 {
+            Ok(())
+        } else {
+            Err(Error::Invalid(format!("{name} must be a finite number >= 0, got {value}")))
+        }
+    }
 }
 
 /// " (utterances a.wav, b.wav)" naming at most three, or nothing.

@@ -2,7 +2,7 @@
 
 use crate::files::write_atomic;
 use crate::{Error, Result};
-use safetensors::tensor::{Dtype, TensorView};
+use safetensors::tensor::{Dtype, Metadata, TensorView};
 use safetensors::SafeTensors;
 use std::collections::HashMap;
 use std::io::Read;
@@ -78,12 +78,43 @@ fn check_header_length(path: &Path, prefix: &[u8], file_bytes: u64) -> Result<()
     Ok(())
 }
 
+/// A parsed safetensors file: its header (the tensor table and the string metadata), read once,
+/// over the file's data bytes.
+pub struct Parsed<'a> {
+    header: Metadata,
+    data: &'a [u8],
+}
+
+impl<'a> Parsed<'a> {
+    /// The tensor `name`, if the file has one.
+    pub fn tensor(&self, name: &str) -> Option<TensorView<'a>> {
+        let info = self.header.info(name)?;
+        let (start, end) = info.data_offsets;
+        // The header was validated: every range lies inside the data and fits its shape.
+        TensorView::new(info.dtype, info.shape.clone(), &self.data[start..end]).ok()
+    }
+
+    /// The tensor names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.header.tensors().into_keys().collect();
+        names.sort();
+        names
+    }
+
+    /// The string metadata of the header (empty when it has none).
+    pub fn metadata(&self) -> HashMap<String, String> {
+        self.header.metadata().clone().unwrap_or_default()
+    }
+}
+
 /// Parses safetensors bytes, naming `path` in errors. safetensors itself checks that every
 /// tensor's shape times its dtype size equals its byte range (with overflow checks), and that
 /// the ranges tile the data exactly, so no shape can claim more data than the file holds.
-pub fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<SafeTensors<'a>> {
+pub fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<Parsed<'a>> {
     check_header_length(path, bytes.get(..8).unwrap_or(bytes), bytes.len() as u64)?;
-    SafeTensors::deserialize(bytes).map_err(|e| bad(path, format!("not a valid safetensors file ({e})")))
+    let (header_bytes, header) =
+        SafeTensors::read_metadata(bytes).map_err(|e| bad(path, format!("not a valid safetensors file ({e})")))?;
+    Ok(Parsed { header, data: &bytes[8 + header_bytes..] })
 }
 
 /// Converts a tensor of floating dtype (F32, F64) to f64, naming it in errors.
@@ -104,7 +135,7 @@ pub fn read_float(path: &Path, name: &str) -> Result<FloatTensor> {
 /// [`read_float`] on bytes in memory; `path` only names the file in errors.
 pub fn float_from_bytes(path: &Path, bytes: &[u8], name: &str) -> Result<FloatTensor> {
     let st = parse(path, bytes)?;
-    let view = st.tensor(name).map_err(|_| bad(path, format!("no tensor named '{name}' (found: {})", names(&st))))?;
+    let view = st.tensor(name).ok_or_else(|| bad(path, format!("no tensor named '{name}' (found: {})", names(&st))))?;
     let data = floats(path, name, &view)?;
     if let Some(i) = data.iter().position(|v| !v.is_finite()) {
         return Err(bad(path, format!("tensor '{name}' has a non-finite value ({}) at flat index {i}", data[i])));
@@ -120,7 +151,7 @@ pub fn read_int(path: &Path, name: &str) -> Result<(Vec<usize>, Vec<i64>)> {
 /// [`read_int`] on bytes in memory; `path` only names the file in errors.
 pub fn int_from_bytes(path: &Path, bytes: &[u8], name: &str) -> Result<(Vec<usize>, Vec<i64>)> {
     let st = parse(path, bytes)?;
-    let view = st.tensor(name).map_err(|_| bad(path, format!("no tensor named '{name}' (found: {})", names(&st))))?;
+    let view = st.tensor(name).ok_or_else(|| bad(path, format!("no tensor named '{name}' (found: {})", names(&st))))?;
     let data = view.data();
     let values = match view.dtype() {
         Dtype::I64 => data.chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes"))).collect(),
@@ -133,10 +164,8 @@ pub fn int_from_bytes(path: &Path, bytes: &[u8], name: &str) -> Result<(Vec<usiz
 }
 
 /// The tensor names in a file, sorted and comma-separated (for error messages).
-pub fn names(st: &SafeTensors<'_>) -> String {
-    let mut n: Vec<String> = st.names().into_iter().cloned().collect();
-    n.sort();
-    n.join(", ")
+pub fn names(st: &Parsed<'_>) -> String {
+    st.names().join(", ")
 }
 
 /// An f32 tensor to write: name, shape, row-major values.
@@ -207,7 +236,9 @@ mod tests {
             let again: HashMap<String, String> = meta.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             assert_eq!(to_bytes(&tensors, Some(again)).unwrap(), first);
         }
-        let st = SafeTensors::deserialize(&first).unwrap();
+        let st = parse(Path::new("mem"), &first).unwrap();
         assert_eq!(st.tensor("a").unwrap().data().len(), 8);
+        assert_eq!(st.names(), ["a", "b"]);
+        assert_eq!(st.metadata(), meta);
     }
 }

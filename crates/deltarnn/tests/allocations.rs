@@ -4,7 +4,7 @@
 
 use deltarnn::nn::{init_params, CellKind, Mode, ModelConfig, Params, SequenceTape};
 use deltarnn::rng::Rng;
-use deltarnn::synthetic::random_walk;
+use deltarnn::signals::random_walk;
 use deltarnn::Thresholds;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,9 +2,10 @@
 //! features, train the 56k-parameter Delta LSTM with sparse BPTT and the same model with dense
 //! BPTT, and print them side by side.
 
-use super::dataset::{self, DataArgs};
-use super::train::{default_threads, train_run, ModelArgs, ReadoutArg, TrainArgs};
+use crate::args::{default_threads, DataArgs, ModelArgs, ReadoutArg, TrainArgs};
+use crate::dataset;
 use crate::progress::Bars;
+use crate::training::train_run;
 use anyhow::{Context, Result};
 use deltarnn::files::write_atomic;
 use deltarnn::nn::CellKind;
@@ -97,9 +98,9 @@ pub fn run(args: Args) -> Result<()> {
         readout: ReadoutArg::LastNonSilence,
     };
     eprintln!("training the Delta LSTM (theta {}, L1 beta {}) with sparse BPTT", args.theta, args.l1_beta);
-    let delta = train_run(&dataset, &args.out.join("delta"), &model, training(false).config(&model), false, false)?;
+    let delta = train_run(&dataset, &args.out.join("delta"), &model, training(false).config(), false, false)?;
     eprintln!("training the same LSTM with dense BPTT");
-    let dense = train_run(&dataset, &args.out.join("dense"), &model, training(true).config(&model), false, false)?;
+    let dense = train_run(&dataset, &args.out.join("dense"), &model, training(true).config(), false, false)?;
 
     let f = |m: &serde_json::Value, path: &[&str]| path.iter().fold(m, |v, k| &v[*k]).as_f64().unwrap_or(f64::NAN);
     let speedup = f(&dense, &["train_seconds"]) / f(&delta, &["train_seconds"]);

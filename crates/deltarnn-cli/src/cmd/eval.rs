@@ -1,8 +1,7 @@
 //! `deltarnn eval`: accuracy, loss, sparsity and ops of a trained model on a dataset split.
 
-use super::common::thresholds;
-use super::dataset::{self, DataArgs, FrontEnd};
-use super::train::{default_threads, ReadoutArg};
+use crate::args::{default_threads, DataArgs, ModeArgs, ReadoutArg};
+use crate::dataset::{self, FrontEnd};
 use anyhow::{bail, Context, Result};
 use deltarnn::bundle::Bundle;
 use deltarnn::nn::Mode;
@@ -21,15 +20,8 @@ pub struct Args {
     /// Split to score: train, valid or test (test falls back to valid when the dataset has none).
     #[arg(long, default_value = "test")]
     split: String,
-    /// Input threshold theta_x (default: the model's).
-    #[arg(long)]
-    theta_x: Option<f64>,
-    /// Hidden threshold theta_h (default: the model's).
-    #[arg(long)]
-    theta_h: Option<f64>,
-    /// Evaluate as a standard (dense) network.
-    #[arg(long)]
-    dense: bool,
+    #[command(flatten)]
+    mode: ModeArgs,
     /// Utterance readout.
     #[arg(long, default_value = "last-non-silence")]
     readout: ReadoutArg,
@@ -59,8 +51,7 @@ pub fn run(args: Args) -> Result<()> {
     if examples.is_empty() {
         bail!("{}: the {name} split is empty", args.data.display());
     }
-    let thresholds = thresholds(&bundle.model, args.theta_x, args.theta_h)?;
-    let mode = if args.dense { Mode::Dense } else { Mode::Delta(thresholds) };
+    let mode = args.mode.resolve(&bundle.model)?;
     let threads = args.threads.unwrap_or_else(default_threads);
     let result = evaluate(&bundle.model, examples, mode, args.readout.into(), threads)?;
     let total = result.cost.total();
@@ -69,8 +60,8 @@ pub fn run(args: Args) -> Result<()> {
         "utterances": result.utterances,
         "accuracy": result.accuracy,
         "loss": result.loss,
-        "mode": if args.dense { "dense" } else { "delta" },
-        "thresholds": if args.dense { None } else { Some(thresholds) },
+        "mode": mode.kind(),
+        "thresholds": match mode { Mode::Delta(t) => Some(t), Mode::Dense => None },
         "sparsity": result.cost.sparsity(),
         "inference_ops": {
             "dense": total.forward_mxv.dense_ops(),

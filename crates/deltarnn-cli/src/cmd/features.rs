@@ -5,7 +5,8 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use deltarnn::data::{CacheStatus, LoadOptions};
 
-use super::dataset::{load_with, DataArgs};
+use crate::args::DataArgs;
+use crate::dataset::load_with;
 
 /// Build or refresh the feature cache of a dataset (log-mel frames, one file per split).
 #[derive(clap::Args)]

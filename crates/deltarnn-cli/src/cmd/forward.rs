@@ -1,7 +1,7 @@
 //! `deltarnn forward`: logits and hidden states of one sequence, for checking against other
 //! frameworks.
 
-use super::common::SequenceArgs;
+use crate::sequence::{report_line, SequenceArgs};
 use anyhow::{Context, Result};
 use deltarnn::cost::CostReport;
 use deltarnn::kernels::Real;
@@ -19,10 +19,11 @@ pub struct Args {
 /// Runs `deltarnn forward`.
 pub fn run(args: Args) -> Result<()> {
     let args = args.sequence;
-    let (model, steps, x, mode) = args.load()?;
-    let (tensors, cost) = if args.f64 { outputs::<f64>(&model, &x, mode) } else { outputs::<f32>(&model, &x, mode) };
+    let input = args.load()?;
+    let (model, x, mode) = (&input.model, &input.x, input.mode);
+    let (tensors, cost) = if args.f64 { outputs::<f64>(model, x, mode) } else { outputs::<f32>(model, x, mode) };
     tensorfile::write(&args.out, &tensors, None).with_context(|| format!("writing outputs {}", args.out.display()))?;
-    println!("{}", report(steps, mode, &cost));
+    println!("{}", report_line(input.steps, mode, &cost));
     Ok(())
 }
 
@@ -38,13 +39,4 @@ fn outputs<R: Real>(model: &Model<f32>, x: &[f64], mode: Mode) -> (Vec<NamedTens
         tensors.push((format!("h_l{k}"), vec![tape.steps, c.n_hidden], f32s(&layer.hidden)));
     }
     (tensors, CostReport::from_tape(c, &tape, mode))
-}
-
-/// The JSON line printed by `forward` and `grad`.
-pub fn report(steps: usize, mode: Mode, cost: &CostReport) -> serde_json::Value {
-    let (mode_name, thresholds) = match mode {
-        Mode::Delta(t) => ("delta", Some(t)),
-        Mode::Dense => ("dense", None),
-    };
-    serde_json::json!({"frames": steps, "mode": mode_name, "thresholds": thresholds, "cost": cost.to_json()})
 }

@@ -1,7 +1,6 @@
 //! `deltarnn grad`: the loss and every parameter gradient for one labelled sequence.
 
-use super::common::SequenceArgs;
-use super::forward::report;
+use crate::sequence::{report_line, SequenceArgs};
 use anyhow::{bail, Context, Result};
 use deltarnn::checkpoint::to_named_tensors;
 use deltarnn::cost::CostReport;
@@ -27,7 +26,8 @@ pub struct Args {
 
 /// Runs `deltarnn grad`.
 pub fn run(args: Args) -> Result<()> {
-    let (model, steps, x, mode) = args.sequence.load()?;
+    let input = args.sequence.load()?;
+    let (model, steps, x, mode) = (&input.model, input.steps, &input.x, input.mode);
     let (shape, labels) =
         tensorfile::read_int(&args.labels, "y").with_context(|| format!("reading labels {}", args.labels.display()))?;
     if shape != [steps] {
@@ -43,17 +43,15 @@ pub fn run(args: Args) -> Result<()> {
     if labels.iter().all(|&l| is_ignored(l)) {
         bail!("{}: every label is negative (ignored), so the loss is undefined", args.labels.display());
     }
-    if !(args.l1_beta.is_finite() && args.l1_beta >= 0.0) {
-        bail!("--l1-beta must be a finite number >= 0, got {}", args.l1_beta);
-    }
+    deltarnn::Error::check_non_negative("--l1-beta", args.l1_beta)?;
     let (loss, tensors, cost) = if args.sequence.f64 {
-        gradients::<f64>(&model, &x, &labels, mode, args.l1_beta)
+        gradients::<f64>(model, x, &labels, mode, args.l1_beta)
     } else {
-        gradients::<f32>(&model, &x, &labels, mode, args.l1_beta)
+        gradients::<f32>(model, x, &labels, mode, args.l1_beta)
     };
     let out = &args.sequence.out;
     tensorfile::write(out, &tensors, None).with_context(|| format!("writing gradients {}", out.display()))?;
-    let mut line = report(steps, mode, &cost);
+    let mut line = report_line(steps, mode, &cost);
     line["loss"] = serde_json::json!(loss);
     println!("{line}");
     Ok(())

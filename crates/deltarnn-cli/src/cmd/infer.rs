@@ -1,7 +1,6 @@
 //! `deltarnn infer`: classify WAV files with a trained model, optionally frame by frame.
 
-use super::common::thresholds;
-use super::train::ReadoutArg;
+use crate::args::{ReadoutArg, ThresholdArgs};
 use anyhow::{Context, Result};
 use deltarnn::audio::{featurize_file, Limits, LogMel};
 use deltarnn::bundle::Bundle;
@@ -22,12 +21,8 @@ pub struct Args {
     /// Frame-by-frame streaming inference with per-frame output.
     #[arg(long)]
     stream: bool,
-    /// Input threshold theta_x (default: the model's).
-    #[arg(long)]
-    theta_x: Option<f64>,
-    /// Hidden threshold theta_h (default: the model's).
-    #[arg(long)]
-    theta_h: Option<f64>,
+    #[command(flatten)]
+    thresholds: ThresholdArgs,
     /// Utterance readout.
     #[arg(long, default_value = "last-non-silence")]
     readout: ReadoutArg,
@@ -53,7 +48,7 @@ fn softmax(z: &[f32]) -> Vec<f64> {
 /// Runs `deltarnn infer`.
 pub fn run(args: Args) -> Result<()> {
     let bundle = Bundle::load(&args.model).with_context(|| format!("loading model {}", args.model.display()))?;
-    let thresholds = thresholds(&bundle.model, args.theta_x, args.theta_h)?;
+    let thresholds = args.thresholds.resolve(&bundle.model)?;
     let mel = LogMel::new(&bundle.feature_config).context("the model's feature configuration")?;
     let limits = Limits { max_utterance_seconds: args.max_utterance_seconds, max_file_bytes: args.max_file_bytes };
     let (model, names) = (&bundle.model, &bundle.labels.names);

@@ -1,9 +1,10 @@
-//! One module per subcommand, each with `Args` and `run`.
+//! One module per subcommand, each with `Args` and `run`. A subcommand is a leaf: it imports
+//! the shared pieces at the crate root (`args`, `dataset`, `training`, `report`, `sequence`,
+//! `plot`, `progress`) and never another subcommand (`tests/it/layout.rs` checks it). A
+//! subcommand too large for one file is a folder (`bench/`, `learn/`, `simulate/`).
 
 pub mod bench;
-pub mod common;
 pub mod data;
-pub mod dataset;
 pub mod demo;
 pub mod eval;
 pub mod features;
@@ -12,9 +13,7 @@ pub mod grad;
 pub mod infer;
 pub mod init;
 pub mod learn;
-pub mod report;
 pub mod simulate;
-pub mod simulate_sweep;
 pub mod sweep;
 pub mod synth;
 pub mod train;

@@ -1,12 +1,16 @@
 //! `deltarnn sweep`: one model per threshold (and a dense baseline per cell), then a table and
 //! plots of accuracy against matrix-op reduction and training time.
 
-use super::dataset::{self, DataArgs};
-use super::train::{train_run, ModelArgs, TrainArgs};
+use crate::args::{DataArgs, ModelArgs, TrainArgs};
+use crate::dataset;
 use crate::plot::{line_chart, Series};
-use anyhow::{bail, Result};
+use crate::training::train_run;
+use anyhow::{Context, Result};
+use deltarnn::data::Dataset;
 use deltarnn::files::write_atomic;
 use deltarnn::nn::CellKind;
+use deltarnn::Thresholds;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 /// Train one model per threshold (theta_x = theta_h) for each cell, plus the dense baseline, and
@@ -39,97 +43,150 @@ pub struct Args {
 
 /// Runs `deltarnn sweep`.
 pub fn run(args: Args) -> Result<()> {
-    if args.thetas.is_empty() || args.thetas.iter().any(|t| !(t.is_finite() && *t >= 0.0)) {
-        bail!("--thetas must be a list of finite numbers >= 0");
+    if args.thetas.is_empty() {
+        anyhow::bail!("--thetas must list at least one threshold");
+    }
+    for &theta in &args.thetas {
+        Thresholds::both(theta).validate().context("--thetas")?;
     }
     let dataset = dataset::load(&args.data, &args.dataset, None, false)?;
-    let mut rows: Vec<serde_json::Value> = Vec::new();
+    let mut rows = Vec::new();
     for &cell in &args.cells {
-        let mut dense_seconds = f64::NAN;
-        let runs = std::iter::once(None).chain(args.thetas.iter().map(|&t| Some(t)));
-        for theta in runs {
-            let model = ModelArgs {
-                cell,
-                layers: args.layers,
-                hidden: args.hidden,
-                theta_x: theta.unwrap_or(0.0),
-                theta_h: theta.unwrap_or(0.0),
-            };
-            let mut training = args.training.clone();
-            training.dense = theta.is_none();
-            let name = match theta {
-                None => format!("{cell}-dense"),
-                Some(t) => format!("{cell}-theta-{t}"),
-            };
-            eprintln!("sweep: training {name}");
-            let m = train_run(&dataset, &args.out.join(&name), &model, training.config(&model), false, false)?;
-            // Runs stop early at different epochs, so compare time per epoch.
-            let epochs = m["epochs"].as_f64().unwrap_or(f64::NAN);
-            let seconds = m["train_seconds"].as_f64().unwrap_or(f64::NAN);
-            let epoch_seconds = seconds / epochs;
-            if theta.is_none() {
-                dense_seconds = epoch_seconds;
-            }
-            rows.push(serde_json::json!({
-                "cell": cell,
-                "theta": theta,
-                "run": name,
-                "test_accuracy": m["test_accuracy"],
-                "valid_accuracy": m["valid_accuracy"],
-                "sparsity": m["sparsity"]["overall"],
-                "op_reduction": m["ops"]["reduction"],
-                "train_seconds": seconds,
-                "epoch_seconds": epoch_seconds,
-                "speedup_vs_dense": dense_seconds / epoch_seconds,
-                "epochs": m["epochs"],
-            }));
-        }
+        rows.extend(train_cell(&args, &dataset, cell)?);
     }
-    let f = |r: &serde_json::Value, k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+    let md = markdown(&rows);
+    write_atomic(&args.out.join("sweep.md"), md.as_bytes())?;
+    write_atomic(&args.out.join("sweep.csv"), csv(&rows).as_bytes())?;
+    write_atomic(
+        &args.out.join("sweep.json"),
+        serde_json::to_string_pretty(&serde_json::to_value(&rows)?)?.as_bytes(),
+    )?;
+    plots(&args, &rows)?;
+    print!("{md}");
+    Ok(())
+}
+
+/// One trained model of the sweep (a row of sweep.md, sweep.csv and sweep.json).
+#[derive(serde::Serialize)]
+struct Row {
+    cell: CellKind,
+    /// None for the dense baseline.
+    theta: Option<f64>,
+    run: String,
+    test_accuracy: f64,
+    valid_accuracy: f64,
+    sparsity: f64,
+    op_reduction: f64,
+    train_seconds: f64,
+    epoch_seconds: f64,
+    speedup_vs_dense: f64,
+    epochs: u64,
+}
+
+impl Row {
+    /// "dense" or the threshold.
+    fn theta_name(&self) -> String {
+        self.theta.map(|t| t.to_string()).unwrap_or_else(|| "dense".into())
+    }
+}
+
+/// The dense baseline of `cell`, then one Delta model per threshold.
+fn train_cell(args: &Args, dataset: &Dataset, cell: CellKind) -> Result<Vec<Row>> {
+    let mut rows: Vec<Row> = Vec::new();
+    let mut dense_epoch_seconds = f64::NAN;
+    for theta in std::iter::once(None).chain(args.thetas.iter().map(|&t| Some(t))) {
+        let model = ModelArgs {
+            cell,
+            layers: args.layers,
+            hidden: args.hidden,
+            theta_x: theta.unwrap_or(0.0),
+            theta_h: theta.unwrap_or(0.0),
+        };
+        let mut training = args.training.clone();
+        training.dense = theta.is_none();
+        let name = match theta {
+            None => format!("{cell}-dense"),
+            Some(t) => format!("{cell}-theta-{t}"),
+        };
+        eprintln!("sweep: training {name}");
+        let m = train_run(dataset, &args.out.join(&name), &model, training.config(), false, false)?;
+        let number = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+        // Runs stop early at different epochs, so compare time per epoch.
+        let train_seconds = number(&m["train_seconds"]);
+        let epoch_seconds = train_seconds / number(&m["epochs"]);
+        if theta.is_none() {
+            dense_epoch_seconds = epoch_seconds;
+        }
+        rows.push(Row {
+            cell,
+            theta,
+            run: name,
+            test_accuracy: number(&m["test_accuracy"]),
+            valid_accuracy: number(&m["valid_accuracy"]),
+            sparsity: number(&m["sparsity"]["overall"]),
+            op_reduction: number(&m["ops"]["reduction"]),
+            train_seconds,
+            epoch_seconds,
+            speedup_vs_dense: dense_epoch_seconds / epoch_seconds,
+            epochs: m["epochs"].as_u64().unwrap_or(0),
+        });
+    }
+    Ok(rows)
+}
+
+fn markdown(rows: &[Row]) -> String {
     let mut md = String::from(
         "| cell | theta | test acc | valid acc | sparsity | op reduction | epochs | s per epoch | speedup per epoch vs dense |\n|---|---|---|---|---|---|---|---|---|\n",
     );
-    let mut csv =
-        String::from("cell,theta,test_accuracy,valid_accuracy,sparsity,op_reduction,train_seconds,speedup_vs_dense\n");
-    for r in &rows {
-        let theta = r["theta"].as_f64().map(|t| t.to_string()).unwrap_or_else(|| "dense".into());
-        md.push_str(&format!(
-            "| {} | {theta} | {:.1}% | {:.1}% | {:.1}% | {:.1}% | {} | {:.3} | {:.2}x |\n",
-            r["cell"].as_str().unwrap_or("?"),
-            100.0 * f(r, "test_accuracy"),
-            100.0 * f(r, "valid_accuracy"),
-            100.0 * f(r, "sparsity"),
-            100.0 * f(r, "op_reduction"),
-            r["epochs"],
-            f(r, "epoch_seconds"),
-            f(r, "speedup_vs_dense")
-        ));
-        csv.push_str(&format!(
-            "{},{theta},{},{},{},{},{},{},{},{}\n",
-            r["cell"].as_str().unwrap_or("?"),
-            f(r, "test_accuracy"),
-            f(r, "valid_accuracy"),
-            f(r, "sparsity"),
-            f(r, "op_reduction"),
-            r["epochs"],
-            f(r, "train_seconds"),
-            f(r, "epoch_seconds"),
-            f(r, "speedup_vs_dense")
-        ));
+    for r in rows {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {:.1}% | {:.1}% | {:.1}% | {:.1}% | {} | {:.3} | {:.2}x |",
+            r.cell,
+            r.theta_name(),
+            100.0 * r.test_accuracy,
+            100.0 * r.valid_accuracy,
+            100.0 * r.sparsity,
+            100.0 * r.op_reduction,
+            r.epochs,
+            r.epoch_seconds,
+            r.speedup_vs_dense
+        );
     }
-    write_atomic(&args.out.join("sweep.md"), md.as_bytes())?;
-    write_atomic(&args.out.join("sweep.csv"), csv.as_bytes())?;
-    write_atomic(&args.out.join("sweep.json"), serde_json::to_string_pretty(&rows)?.as_bytes())?;
-    let series = |x: &str| -> Vec<Series> {
+    md
+}
+
+fn csv(rows: &[Row]) -> String {
+    let mut csv =
+        String::from("cell,theta,test_accuracy,valid_accuracy,sparsity,op_reduction,epochs,train_seconds,epoch_seconds,speedup_vs_dense\n");
+    for r in rows {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{},{},{},{},{},{}",
+            r.cell,
+            r.theta_name(),
+            r.test_accuracy,
+            r.valid_accuracy,
+            r.sparsity,
+            r.op_reduction,
+            r.epochs,
+            r.train_seconds,
+            r.epoch_seconds,
+            r.speedup_vs_dense
+        );
+    }
+    csv
+}
+
+/// sweep.png (accuracy against op reduction) and sweep-time.png (against training time), one
+/// series per cell.
+fn plots(args: &Args, rows: &[Row]) -> Result<()> {
+    let series = |x: &dyn Fn(&Row) -> f64| -> Vec<Series> {
         args.cells
             .iter()
-            .map(|cell| Series {
+            .map(|&cell| Series {
                 name: cell.to_string(),
-                points: rows
-                    .iter()
-                    .filter(|r| r["cell"] == serde_json::json!(cell))
-                    .map(|r| (if x == "op_reduction" { 100.0 } else { 1.0 } * f(r, x), 100.0 * f(r, "test_accuracy")))
-                    .collect(),
+                points: rows.iter().filter(|r| r.cell == cell).map(|r| (x(r), 100.0 * r.test_accuracy)).collect(),
             })
             .collect()
     };
@@ -138,15 +195,13 @@ pub fn run(args: Args) -> Result<()> {
         "Accuracy against matrix-op reduction",
         "training matrix ops saved (%)",
         "test accuracy (%)",
-        &series("op_reduction"),
+        &series(&|r| 100.0 * r.op_reduction),
     )?;
     line_chart(
         &args.out.join("sweep-time.png"),
         "Accuracy against training time",
         "training seconds",
         "test accuracy (%)",
-        &series("train_seconds"),
-    )?;
-    print!("{md}");
-    Ok(())
+        &series(&|r| r.train_seconds),
+    )
 }

@@ -192,23 +192,42 @@ pub fn scan(root: &Path, kind: Option<DatasetKind>) -> Result<Manifest> {
 }
 
 fn scan_fsc(root: &Path) -> Result<[Vec<Entry>; 3]> {
+    scan_split_files(root, |split| format!("data/{}_data.csv", split.name()), parse_fsc_csv)
+}
+
+/// Reads one manifest per split, `root/<file_of(split)>`, with `parse`. The training manifest
+/// must exist; a missing validation or test manifest leaves that split empty (asc10 ships no
+/// test.csv: its test speakers are withheld).
+fn scan_split_files(
+    root: &Path,
+    file_of: impl Fn(Split) -> String,
+    parse: impl Fn(&Path, &str) -> Result<Vec<Entry>>,
+) -> Result<[Vec<Entry>; 3]> {
     let mut splits: [Vec<Entry>; 3] = Default::default();
     for split in Split::ALL {
-        let path = root.join(format!("data/{}_data.csv", split.name()));
+        let path = root.join(file_of(split));
         if split != Split::Train && !path.exists() {
             continue;
         }
-        splits[split as usize] = parse_fsc_csv(&path, &read_text(&path)?)?;
+        splits[split as usize] = parse(&path, &read_text(&path)?)?;
     }
     Ok(splits)
 }
 
 /// Entries of one Fluent Speech Commands split file (`path,speakerId,action,object,location`
-/// columns, any others ignored); `path` only names the file in errors.
+/// columns, any others ignored; the class is `action|object|location`); `path` only names the
+/// file in errors.
 pub fn parse_fsc_csv(path: &Path, text: &str) -> Result<Vec<Entry>> {
+    parse_manifest(path, text, "speakerId", &["action", "object", "location"])
+}
+
+/// Entries of a manifest table with a `path` column, the speaker in `speaker_column` and the
+/// class name made of `class_columns` joined by `|`; a missing column is an error naming the
+/// first one missing, in the order path, speaker, classes.
+fn parse_manifest(path: &Path, text: &str, speaker_column: &str, class_columns: &[&str]) -> Result<Vec<Entry>> {
     let table = Table::parse(path, text)?;
-    let [p, s, a, o, l] = ["path", "speakerId", "action", "object", "location"].map(|name| table.column(name));
-    let (p, s, a, o, l) = (p?, s?, a?, o?, l?);
+    let (p, s) = (table.column("path")?, table.column(speaker_column)?);
+    let classes: Vec<usize> = class_columns.iter().map(|name| table.column(name)).collect::<Result<_>>()?;
     table
         .rows()
         .iter()
@@ -216,41 +235,20 @@ pub fn parse_fsc_csv(path: &Path, text: &str) -> Result<Vec<Entry>> {
             Ok(Entry {
                 rel_path: relative_path(path, *line, &row[p])?,
                 speaker: row[s].clone(),
-                class_name: format!("{}|{}|{}", row[a], row[o], row[l]),
+                class_name: classes.iter().map(|&c| row[c].as_str()).collect::<Vec<_>>().join("|"),
             })
         })
         .collect()
 }
 
 fn scan_keyword_csv(root: &Path) -> Result<[Vec<Entry>; 3]> {
-    let mut splits: [Vec<Entry>; 3] = Default::default();
-    for split in Split::ALL {
-        let path = root.join(format!("{}.csv", split.name()));
-        if split != Split::Train && !path.exists() {
-            // asc10 ships no test.csv: its test speakers are withheld, so test stays empty.
-            continue;
-        }
-        splits[split as usize] = parse_keyword_csv(&path, &read_text(&path)?)?;
-    }
-    Ok(splits)
+    scan_split_files(root, |split| format!("{}.csv", split.name()), parse_keyword_csv)
 }
 
 /// Entries of one keyword-CSV split file (`path,speaker,keyword` columns); `path` only names the
 /// file in errors.
 pub fn parse_keyword_csv(path: &Path, text: &str) -> Result<Vec<Entry>> {
-    let table = Table::parse(path, text)?;
-    let (p, s, k) = (table.column("path")?, table.column("speaker")?, table.column("keyword")?);
-    table
-        .rows()
-        .iter()
-        .map(|(line, row)| {
-            Ok(Entry {
-                rel_path: relative_path(path, *line, &row[p])?,
-                speaker: row[s].clone(),
-                class_name: row[k].clone(),
-            })
-        })
-        .collect()
+    parse_manifest(path, text, "speaker", &["keyword"])
 }
 
 /// A manifest's audio path must stay inside the dataset: relative, not empty, without `..`.

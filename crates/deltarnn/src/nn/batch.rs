@@ -116,7 +116,7 @@ impl<T: Real> Layer<T> {
         let mut carry = vec![T::ZERO; n * h]; // LSTM dc, GRU direct dh
         let mut bias_grads = vec![T::ZERO; n * m];
         let mut dh = vec![T::ZERO; h];
-        let mut step_grads: Vec<Vec<T>> = steps.iter().map(|&len| vec![T::ZERO; len * m]).collect();
+        let mut sequence_gate_grads: Vec<Vec<T>> = steps.iter().map(|&len| vec![T::ZERO; len * m]).collect();
         for t in (0..steps.iter().copied().max().unwrap_or(0)).rev() {
             let batch = running(&order, &steps, t);
             for (i, &s) in order[..batch].iter().enumerate() {
@@ -129,7 +129,7 @@ impl<T: Real> Layer<T> {
                 for (b, &d) in bias_grads[i * m..(i + 1) * m].iter_mut().zip(dmemory.iter()) {
                     *b += d;
                 }
-                step_grads[s][t * m..(t + 1) * m].copy_from_slice(dmemory);
+                sequence_gate_grads[s][t * m..(t + 1) * m].copy_from_slice(dmemory);
             }
             if t > 0 {
                 // dL/dh_{t-1} (batch, H) = G_t[:, hidden rows] (batch, rows) W_h (rows, H).
@@ -157,7 +157,7 @@ impl<T: Real> Layer<T> {
                 assert_eq!(dx[s].len(), steps[s] * self.n_input, "dinputs length");
                 &mut dx[s][..]
             });
-            self.dense_weight_gradients(grads, dx, inputs[s], &tapes[s].hidden, &step_grads[s], steps[s]);
+            self.dense_weight_gradients(grads, dx, inputs[s], &tapes[s].hidden, &sequence_gate_grads[s], steps[s]);
             self.add_bias_gradients(grads, &bias_grads[position[s] * m..(position[s] + 1) * m]);
         }
     }

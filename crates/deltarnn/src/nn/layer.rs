@@ -7,9 +7,9 @@
 //! g, o; GRU: nx, r, z, nh, see [`crate::nn::gru`]); `w_x` writes rows starting at
 //! [`Layer::input_offset`], `w_h` rows starting at [`Layer::hidden_offset`].
 
-use super::{dense, gru, lstm, CellKind, Mode};
+use super::{gru, lstm, CellKind, Mode};
 use crate::delta::{encode, ActivityTrace};
-use crate::kernels::{dense_forward, dense_transposed, spmv_backward, spmv_forward, spmv_transposed, ColMajor, Real};
+use crate::kernels::{spmv_forward, ColMajor, Real};
 
 /// The parameters of one recurrent layer (also used, zero-filled, as its gradient).
 #[derive(Debug, Clone, PartialEq)]
@@ -151,85 +151,10 @@ impl<T: Real> Layer<T> {
     /// in `tape` what [`Layer::backward`] needs. Allocations in `tape` are reused.
     #[track_caller]
     pub fn forward(&self, inputs: &[T], steps: usize, mode: Mode, tape: &mut LayerTape<T>) {
-        let (f, h, m) = (self.n_input, self.n_hidden, self.memory_len());
-        assert_eq!(inputs.len(), steps * f, "inputs length");
-        self.prepare_tape(tape, steps);
-        let zeros = vec![T::ZERO; h];
-        let mut bias_memory = vec![T::ZERO; m];
-        self.initial_memory(&mut bias_memory);
-        let mut memory = bias_memory.clone();
-        let mut x_ref = vec![T::ZERO; f];
-        let mut h_ref = vec![T::ZERO; h];
-        let (ho, rows) = (self.hidden_offset(), self.w_x.rows);
-        // The input part of every step as one matrix product (T, rows), when it is the cheaper way:
-        // always in dense mode (W_x X^T); in delta mode (W_x X_ref^T) when most inputs fired.
-        let mut projection = Vec::new();
+        assert_eq!(inputs.len(), steps * self.n_input, "inputs length");
         match mode {
-            Mode::Dense => {
-                projection = vec![T::ZERO; steps * rows];
-                dense::input_projection(&mut projection, &self.w_x, inputs, steps);
-            }
-            Mode::Delta(thresholds) => {
-                // Input deltas do not depend on the recurrence, so the whole sequence is encoded
-                // first; the reference states are kept in case the product form is chosen.
-                let mut references = vec![T::ZERO; steps * f];
-                for t in 0..steps {
-                    encode(
-                        &mut tape.trace.input,
-                        &inputs[t * f..(t + 1) * f],
-                        &mut x_ref,
-                        T::from_f64(thresholds.input),
-                    );
-                    references[t * f..(t + 1) * f].copy_from_slice(&x_ref);
-                }
-                if use_matrix_product(tape.trace.input.fired(), steps * f) {
-                    projection = vec![T::ZERO; steps * rows];
-                    dense::input_projection(&mut projection, &self.w_x, &references, steps);
-                }
-            }
-        }
-        let mut scratch = vec![T::ZERO; m];
-        for t in 0..steps {
-            let h_prev = if t == 0 { &zeros[..] } else { &tape.hidden[(t - 1) * h..t * h] };
-            match mode {
-                Mode::Delta(thresholds) => {
-                    let trace = &mut tape.trace;
-                    encode(&mut trace.hidden, h_prev, &mut h_ref, T::from_f64(thresholds.hidden));
-                    if projection.is_empty() {
-                        self.accumulate(&mut memory, trace, t); // per fired column, as streaming does
-                    } else {
-                        let (idx, val) = trace.hidden.step(t);
-                        spmv_forward(&mut memory[ho..ho + rows], &self.w_h, idx, val);
-                    }
-                }
-                Mode::Dense => {
-                    // M_t = b + (W_x x_t, this step's row of the projection) + W_h h_{t-1}.
-                    memory.copy_from_slice(&bias_memory);
-                    self.add_projection_row(&mut memory, &projection, t);
-                    if t > 0 {
-                        dense_forward(&mut memory[ho..ho + rows], &self.w_h, h_prev);
-                    }
-                }
-            }
-            // The gates read M_t; in delta mode with the product form, M_t is the accumulated
-            // part plus this step's row of the input projection.
-            let gate_input = if projection.is_empty() || mode == Mode::Dense {
-                &memory
-            } else {
-                scratch.copy_from_slice(&memory);
-                self.add_projection_row(&mut scratch, &projection, t);
-                &scratch
-            };
-            self.step_gates(tape, t, gate_input, &zeros);
-        }
-    }
-
-    /// Adds row `t` of an input projection (steps x gate rows, from `dense::input_projection`)
-    /// into the input rows of `memory` (4H).
-    pub(super) fn add_projection_row(&self, memory: &mut [T], projection: &[T], t: usize) {
-        let (xo, rows) = (self.input_offset(), self.w_x.rows);
-        for (g, &p) in memory[xo..xo + rows].iter_mut().zip(&projection[t * rows..(t + 1) * rows]) {
-            *g += p;
+            Mode::Delta(thresholds) => self.forward_delta(inputs, steps, thresholds, tape),
+            Mode::Dense => self.forward_dense(inputs, steps, tape),
         }
     }
 
@@ -259,7 +184,7 @@ impl<T: Real> Layer<T> {
     }
 
     /// M += W delta over the entries of step `t` of `trace`.
-    fn accumulate(&self, memory: &mut [T], trace: &ActivityTrace<T>, t: usize) {
+    pub(super) fn accumulate(&self, memory: &mut [T], trace: &ActivityTrace<T>, t: usize) {
         let (xo, ho, rows) = (self.input_offset(), self.hidden_offset(), self.w_x.rows);
         let (idx, val) = trace.input.step(t);
         spmv_forward(&mut memory[xo..xo + rows], &self.w_x, idx, val);
@@ -339,108 +264,17 @@ impl<T: Real> Layer<T> {
         dh_ext: &[T],
         l1_beta: T,
     ) {
-        let (f, h, m, steps) = (self.n_input, self.n_hidden, self.memory_len(), tape.steps);
-        let (xo, ho, rows) = (self.input_offset(), self.hidden_offset(), self.w_x.rows);
+        let (f, h, steps) = (self.n_input, self.n_hidden, tape.steps);
         assert_eq!(inputs.len(), steps * f, "inputs length");
         assert_eq!(dh_ext.len(), steps * h, "dh_ext length");
-        let zeros = vec![T::ZERO; h];
-        let mut total = vec![T::ZERO; m]; // G: dL/dM accumulated from the end (delta mode)
-        let mut dmemory = vec![T::ZERO; m]; // this step's gate gradients
-        let mut carry = vec![T::ZERO; h]; // LSTM dc, GRU direct dh
-        let mut dh = vec![T::ZERO; h];
-        let mut dh_rec = vec![T::ZERO; h]; // hidden slice of dL/dv_{t+1} = dL/dh_t via recurrence
-        let mut kappa_x = vec![T::ZERO; f]; // dL/dx_ref carried back to where each input last fired
-        let mut kappa_h = vec![T::ZERO; h];
-        let mut e = vec![T::ZERO; f.max(h)];
-        // Which weight gradients are one matrix product after the loop (dense mode: both; delta
-        // mode: a matrix whose inputs mostly fired), and every step's gradient that multiplies
-        // them then (dense: the gate gradients g_t; delta: the accumulated G_t).
-        let (x_product, h_product) = match mode {
-            Mode::Dense => (true, true),
-            Mode::Delta(_) => (
-                use_matrix_product(tape.trace.input.fired(), steps * f),
-                use_matrix_product(tape.trace.hidden.fired(), steps * h),
-            ),
-        };
-        let mut step_grads = Vec::new();
-        if x_product || h_product {
-            step_grads = vec![T::ZERO; steps * m];
-        }
         if let Some(dx) = dinputs.as_deref_mut() {
             assert_eq!(dx.len(), steps * f, "dinputs length");
             dx.fill(T::ZERO);
         }
-        for t in (0..steps).rev() {
-            for ((d, &ext), &rec) in dh.iter_mut().zip(&dh_ext[t * h..(t + 1) * h]).zip(&dh_rec) {
-                *d = ext + rec;
-            }
-            self.step_gates_backward(&mut dmemory, &mut carry, &dh, tape, t, &zeros);
-            for (g, &d) in total.iter_mut().zip(&dmemory) {
-                *g += d;
-            }
-            match mode {
-                Mode::Delta(_) => {
-                    if !step_grads.is_empty() {
-                        step_grads[t * m..(t + 1) * m].copy_from_slice(&total);
-                    }
-                    if !x_product {
-                        let (idx, val) = tape.trace.input.step(t);
-                        let e_x = &mut e[..idx.len()];
-                        spmv_backward(e_x, &mut grads.w_x, &self.w_x, &total[xo..xo + rows], idx, val);
-                        if let Some(dx) = dinputs.as_deref_mut() {
-                            carry_back(&mut dx[t * f..(t + 1) * f], &mut kappa_x, idx, e_x);
-                        }
-                    }
-                    let (idx, val) = tape.trace.hidden.step(t);
-                    let e_h = &mut e[..idx.len()];
-                    if h_product {
-                        spmv_transposed(e_h, &self.w_h, &total[ho..ho + rows], idx);
-                    } else {
-                        spmv_backward(e_h, &mut grads.w_h, &self.w_h, &total[ho..ho + rows], idx, val);
-                    }
-                    if l1_beta != T::ZERO {
-                        for (ej, &delta) in e_h.iter_mut().zip(val) {
-                            *ej += l1_beta * delta.signum_or_zero();
-                        }
-                    }
-                    if idx.len() < h {
-                        dh_rec.fill(T::ZERO);
-                    }
-                    carry_back(&mut dh_rec, &mut kappa_h, idx, e_h);
-                }
-                Mode::Dense => {
-                    step_grads[t * m..(t + 1) * m].copy_from_slice(&dmemory);
-                    dense_transposed(&mut dh_rec, &self.w_h, &dmemory[ho..ho + rows]);
-                }
-            }
-        }
         match mode {
-            Mode::Dense => self.dense_weight_gradients(grads, dinputs, inputs, &tape.hidden, &step_grads, steps),
-            Mode::Delta(_) => {
-                // dW += G^T Delta over the densified deltas; dL/dx from E = G_x W_x at the fired entries.
-                if x_product {
-                    let deltas = tape.trace.input.densify(f);
-                    dense::weight_gradient(&mut grads.w_x, &step_grads[xo..], m, &deltas, steps);
-                    if let Some(dx) = dinputs {
-                        let mut e_all = vec![T::ZERO; steps * f];
-                        dense::input_gradient(&mut e_all, &self.w_x, &step_grads[xo..], m, steps);
-                        for t in (0..steps).rev() {
-                            let (idx, _) = tape.trace.input.step(t);
-                            let e_x = &mut e[..idx.len()];
-                            for (ej, &j) in e_x.iter_mut().zip(idx) {
-                                *ej = e_all[t * f + j as usize];
-                            }
-                            carry_back(&mut dx[t * f..(t + 1) * f], &mut kappa_x, idx, e_x);
-                        }
-                    }
-                }
-                if h_product {
-                    let deltas = tape.trace.hidden.densify(h);
-                    dense::weight_gradient(&mut grads.w_h, &step_grads[ho..], m, &deltas, steps);
-                }
-            }
+            Mode::Delta(_) => self.backward_delta(grads, dinputs, tape, dh_ext, l1_beta),
+            Mode::Dense => self.backward_dense(grads, dinputs, inputs, tape, dh_ext),
         }
-        self.add_bias_gradients(grads, &total);
     }
 
     /// One step of the gates' backward (LSTM or GRU) at step `t` of `tape`: writes `dmemory`
@@ -470,41 +304,14 @@ impl<T: Real> Layer<T> {
         }
     }
 
-    /// Dense BPTT's weight gradients from every step's gate gradients, as matrix products over the
-    /// sequence: dW_x += G_x^T X, dW_h += G_h^T [h_0 .. h_{T-2}] (h_{-1} = 0 adds nothing), and
-    /// dX = G_x W_x (overwritten) when `dinputs` is given.
-    ///
-    /// Shapes: `step_grads` (steps x 4H), `inputs` (steps x F), `hidden` (steps x H), `dinputs`
-    /// (steps x F).
-    pub(super) fn dense_weight_gradients(
-        &self,
-        grads: &mut Layer<T>,
-        dinputs: Option<&mut [T]>,
-        inputs: &[T],
-        hidden: &[T],
-        step_grads: &[T],
-        steps: usize,
-    ) {
-        let (m, xo, ho) = (self.memory_len(), self.input_offset(), self.hidden_offset());
-        if steps == 0 {
-            return;
-        }
-        dense::weight_gradient(&mut grads.w_x, &step_grads[xo..], m, inputs, steps);
-        if steps > 1 {
-            dense::weight_gradient(&mut grads.w_h, &step_grads[m + ho..], m, hidden, steps - 1);
-        }
-        if let Some(dx) = dinputs {
-            dense::input_gradient(dx, &self.w_x, &step_grads[xo..], m, steps);
-        }
-    }
-
-    /// db = G_1: the bias sits in M_0, so it receives the whole accumulated gradient `total` (4H).
-    pub(super) fn add_bias_gradients(&self, grads: &mut Layer<T>, total: &[T]) {
+    /// db = G_1: the bias sits in M_0, so it receives the whole gradient that reaches M_1,
+    /// `memory_grad` (4H), the sum of every step's gate gradients.
+    pub(super) fn add_bias_gradients(&self, grads: &mut Layer<T>, memory_grad: &[T]) {
         let (xo, ho, rows) = (self.input_offset(), self.hidden_offset(), self.w_x.rows);
-        for (d, &g) in grads.b_x.iter_mut().zip(&total[xo..xo + rows]) {
+        for (d, &g) in grads.b_x.iter_mut().zip(&memory_grad[xo..xo + rows]) {
             *d += g;
         }
-        for (d, &g) in grads.b_h.iter_mut().zip(&total[ho..ho + rows]) {
+        for (d, &g) in grads.b_h.iter_mut().zip(&memory_grad[ho..ho + rows]) {
             *d += g;
         }
     }
@@ -520,43 +327,6 @@ impl<T: Real> Layer<T> {
             b_x: self.b_x.iter().map(|&v| U::from_f64(v.to_f64())).collect(),
             b_h: self.b_h.iter().map(|&v| U::from_f64(v.to_f64())).collect(),
         }
-    }
-}
-
-/// Fired fraction of one matrix's entries over a sequence from which a Delta layer computes
-/// that matrix's non-recurrent products (the input projection, the weight gradient, dL/dx) as
-/// matrix-matrix products over the densified deltas and reference states instead of per fired
-/// column: the product form does the dense number of multiply-adds but runs them 2-3x faster,
-/// so it wins when most entries fired. Results are the same gradient up to summation order; the
-/// cost report still counts the fired columns (the algorithm's work). Measured with
-/// `deltarnn bench --sections step` against builds at 0.3 and 0.4; see docs/performance.md.
-pub const MATRIX_PRODUCT_FROM: f64 = 0.5;
-
-fn use_matrix_product(fired: usize, entries: usize) -> bool {
-    entries > 0 && fired as f64 >= MATRIX_PRODUCT_FROM * entries as f64
-}
-
-/// dL/dx at the entries that fired at step t, carried back to where each input last fired:
-/// `dx_t[j] = kappa[j] + e_j`, then `kappa[j] = -e_j` (spec section 3, the kappa carry).
-/// Entries of `dx_t` that did not fire are left as they are.
-///
-/// Shapes: `dx_t` and `kappa` (n), `fired` and `e` (fired count, indices ascending and distinct).
-/// Not inlined: as its own small loop it keeps its pointers in registers.
-#[inline(never)]
-fn carry_back<T: Real>(dx_t: &mut [T], kappa: &mut [T], fired: &[u32], e: &[T]) {
-    assert_eq!(fired.len(), e.len(), "fired and e lengths");
-    if fired.len() == dx_t.len() {
-        // Ascending distinct indices below n, n of them: every entry fired, in order.
-        for ((d, k), &ej) in dx_t.iter_mut().zip(kappa.iter_mut()).zip(e) {
-            *d = *k + ej;
-            *k = -ej;
-        }
-        return;
-    }
-    for (&j, &ej) in fired.iter().zip(e) {
-        let j = j as usize;
-        dx_t[j] = kappa[j] + ej;
-        kappa[j] = -ej;
     }
 }
 

@@ -2,7 +2,9 @@
 //! and initialisation.
 
 mod batch;
+mod delta_layer;
 mod dense;
+mod dense_layer;
 pub mod gru;
 pub(crate) mod init;
 mod layer;
@@ -10,8 +12,9 @@ pub mod loss;
 pub mod lstm;
 mod model;
 
+pub use delta_layer::MATRIX_PRODUCT_FROM;
 pub use init::init_params;
-pub use layer::{Layer, LayerState, LayerTape, MATRIX_PRODUCT_FROM};
+pub use layer::{Layer, LayerState, LayerTape};
 pub use model::{Head, Model, ModelConfig, Params, SequenceLoss, SequenceTape, StreamState, PARALLEL_BLOCK};
 
 use crate::delta::Thresholds;
@@ -69,4 +72,51 @@ pub enum Mode {
     Delta(Thresholds),
     /// Standard LSTM/GRU with ordinary BPTT: every column every step (M_t = b + W v_t).
     Dense,
+}
+
+impl Mode {
+    /// The standard network when `dense`, else the Delta network at `thresholds`: the one place a
+    /// dense/Delta switch (a flag, [`crate::train::TrainConfig::dense`]) becomes a mode.
+    pub fn new(dense: bool, thresholds: Thresholds) -> Mode {
+        if dense {
+            Mode::Dense
+        } else {
+            Mode::Delta(thresholds)
+        }
+    }
+
+    /// Which network this is, without its thresholds.
+    pub fn kind(self) -> ModeKind {
+        match self {
+            Mode::Delta(_) => ModeKind::Delta,
+            Mode::Dense => ModeKind::Dense,
+        }
+    }
+}
+
+/// Which network a [`Mode`] runs, without its thresholds: how epoch records, metrics and reports
+/// name it ("delta" or "dense").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModeKind {
+    /// The Delta network with temporally sparse BPTT.
+    Delta,
+    /// The standard network with dense BPTT.
+    Dense,
+}
+
+impl ModeKind {
+    /// "delta" or "dense".
+    pub fn name(self) -> &'static str {
+        match self {
+            ModeKind::Delta => "delta",
+            ModeKind::Dense => "dense",
+        }
+    }
+}
+
+impl std::fmt::Display for ModeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }

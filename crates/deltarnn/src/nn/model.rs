@@ -45,12 +45,7 @@ impl ModelConfig {
         check("layers", self.n_layers, MAX_LAYERS)?;
         check("hidden", self.n_hidden, MAX_WIDTH)?;
         check("classes", self.n_classes, MAX_CLASSES)?;
-        for (name, theta) in [("theta_x", self.thresholds.input), ("theta_h", self.thresholds.hidden)] {
-            if !(theta.is_finite() && theta >= 0.0) {
-                return Err(Error::Invalid(format!("{name} must be a finite number >= 0, got {theta}")));
-            }
-        }
-        Ok(())
+        self.thresholds.validate()
     }
 
     /// Input width of layer `k`: F for the first layer, H above it.

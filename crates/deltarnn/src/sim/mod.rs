@@ -178,7 +178,7 @@ mod tests {
     #[test]
     fn simulated_macs_equal_cost_model_on_a_real_encoder_trace() {
         use crate::delta::encode;
-        use crate::synthetic::random_walk;
+        use crate::signals::random_walk;
         let (f, h, steps) = (12, 20, 40);
         let x: Vec<f32> = random_walk(&mut Rng::seed(9), steps, f, 0.3);
         let hs: Vec<f32> = random_walk(&mut Rng::seed(10), steps, h, 0.3);

@@ -4,7 +4,7 @@ use super::optim::{clip_grad_norm, AdamW, Plateau};
 use super::{CrossEntropy, EpochRecord, Objective, TrainConfig, Utterance};
 use crate::cost::CostReport;
 use crate::nn::loss::{frame_cross_entropy, utterance_decision, Readout};
-use crate::nn::{Mode, Model, Params, SequenceTape};
+use crate::nn::{Mode, Model, ModelConfig, Params, SequenceTape};
 use crate::rng::Rng;
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -12,9 +12,6 @@ use std::time::Instant;
 
 /// Sequences whose gradients share one buffer (summed in order within the group).
 const GROUP: usize = 2;
-
-/// One group's summed loss, correct decisions, cost and the utterances that went non-finite.
-type GroupResult = (f64, usize, CostReport, Vec<usize>);
 
 /// One group's gradient buffer and tape.
 type GroupBuffers<'a> = (&'a mut Params<f32>, &'a mut SequenceTape<f32>);
@@ -98,16 +95,9 @@ pub struct Evaluation {
     pub predictions: Vec<usize>,
 }
 
-/// The mode of epoch `epoch` (0-based) under `config`.
-pub fn epoch_mode(config: &TrainConfig, epoch: usize) -> Mode {
-    if config.dense || epoch < config.pretrain_dense_epochs {
-        Mode::Dense
-    } else {
-        Mode::Delta(config.thresholds)
-    }
-}
-
-fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
+/// A rayon pool of `threads` workers, the one pool builder of training, evaluation and
+/// incremental learning.
+pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -203,7 +193,12 @@ pub fn fit<U: Utterance>(
 
 /// [`fit`] minimising `objective` instead of the per-frame cross-entropy (class-incremental
 /// learning adds a distillation term). The objective sees each training sequence's index in
-/// `train`; validation still scores the cross-entropy.
+/// `train`; validation still scores the cross-entropy. The Delta network runs at the model's own
+/// thresholds ([`crate::nn::ModelConfig::thresholds`]).
+///
+/// Per epoch: the seeded order in batches; per batch, `Trainer::batch_gradient` (sequences in
+/// parallel, fixed-order sums) then `Trainer::update` (clip, divergence checks, warm-up, AdamW);
+/// after the last batch, `finish_epoch` (validation, plateau, the epoch's record).
 pub fn fit_with<U: Utterance, O: Objective>(
     model: &mut Model<f32>,
     state: &mut TrainState,
@@ -217,142 +212,260 @@ pub fn fit_with<U: Utterance, O: Objective>(
     if train.is_empty() {
         return Err(Error::Invalid("the training split is empty".into()));
     }
-    let pool = thread_pool(config.threads)?;
     let batch_size = config.batch_size.min(train.len());
-    let n_groups = batch_size.div_ceil(GROUP);
-    let mut buffers: Vec<Params<f32>> = (0..n_groups).map(|_| Params::zeros(&model.config)).collect();
-    let mut tapes: Vec<SequenceTape<f32>> = (0..n_groups).map(|_| SequenceTape::default()).collect();
-    let mut grads = Params::zeros(&model.config);
+    let mut trainer = Trainer::new(&model.config, config, batch_size)?;
     while state.epochs_done < config.epochs {
         let epoch = state.epochs_done; // 0-based
-        let mode = epoch_mode(config, epoch);
-        let first_delta_after_pretraining =
-            !config.dense && config.pretrain_dense_epochs > 0 && epoch == config.pretrain_dense_epochs;
-        let epoch_lr = if first_delta_after_pretraining { state.learning_rate * 0.1 } else { state.learning_rate };
-
+        let mode = config.epoch_mode(model.config.thresholds, epoch);
+        let learning_rate = epoch_learning_rate(config, state, epoch);
         let order = epoch_order(config.seed, epoch, train.len());
         let batches: Vec<&[usize]> = order.chunks(batch_size).collect();
-
         let start = Instant::now();
-        let mut cost = CostReport::default();
-        let (mut loss_sum, mut frames_sum, mut correct) = (0.0, 0usize, 0usize);
+        let mut totals = BatchOutcome::default();
         for (b, batch) in batches.iter().enumerate() {
+            let at = BatchPosition { epoch: epoch + 1, batch: b + 1 };
             check_inputs(batch.iter().map(|&i| &train[i]), model.config.n_features, || {
-                format!("training epoch {}, batch {}", epoch + 1, b + 1)
+                format!("training epoch {}, batch {}", at.epoch, at.batch)
             })?;
-            let frames: usize =
-                batch.iter().map(|&i| train[i].frame_labels().iter().filter(|&&l| l >= 0).count()).sum();
-            let scale = 1.0 / frames.max(1) as f64;
-            let model_ref = &*model;
-            // Fixed groups of GROUP sequences, each summed into its own buffer in order, then the
-            // buffers summed in order: the result does not depend on the thread count.
-            let groups: Vec<&[usize]> = batch.chunks(GROUP).collect();
-            // Longest groups first, one group per task: the threads finish together (the sums
-            // stay in group order, so the order of execution does not change the result).
-            let mut work: Vec<(usize, GroupBuffers<'_>)> =
-                buffers[..groups.len()].iter_mut().zip(tapes[..groups.len()].iter_mut()).enumerate().collect();
-            let group_frames = |k: usize| groups[k].iter().map(|&i| train[i].frames().len()).sum::<usize>();
-            work.sort_by_key(|(k, _)| std::cmp::Reverse(group_frames(*k)));
-            let mut per_group: Vec<(usize, GroupResult)> = pool.install(|| {
-                work.into_par_iter()
-                    .with_max_len(1)
-                    .map(|(k, (g, tape))| {
-                        let group = groups[k];
-                        g.fill_zero();
-                        let (mut loss_sum, mut hits, mut cost) = (0.0, 0, CostReport::default());
-                        let mut bad = Vec::new();
-                        for &i in group.iter() {
-                            let u = &train[i];
-                            let n_classes = model_ref.config.n_classes;
-                            let loss = model_ref.loss_and_gradient_with(
-                                g,
-                                tape,
-                                u.frames(),
-                                mode,
-                                config.l1_beta,
-                                |logits, dlogits| {
-                                    objective.loss(i, logits, u.frame_labels(), n_classes, scale, dlogits)
-                                },
-                            );
-                            let decision = utterance_decision(&tape.logits, model_ref.config.n_classes, config.readout);
-                            let sequence_loss = loss.cross_entropy_sum + loss.l1_penalty / scale;
-                            // Name the sequence where a non-finite value first appears.
-                            if !sequence_loss.is_finite() || (bad.is_empty() && !g.all_finite()) {
-                                bad.push(i);
-                            }
-                            loss_sum += sequence_loss;
-                            hits += usize::from(decision == u.label());
-                            cost.add(&CostReport::from_tape(&model_ref.config, tape, mode));
-                        }
-                        (k, (loss_sum, hits, cost, bad))
-                    })
-                    .collect()
-            });
-            per_group.sort_by_key(|(k, _)| *k);
-            let parts: Vec<&Params<f32>> = per_group.iter().map(|(k, _)| &buffers[*k]).collect();
-            pool.install(|| grads.set_sum(&parts));
-            let mut batch_loss = 0.0;
-            for (_, (loss, hit, c, _)) in per_group.iter() {
-                batch_loss += loss;
-                correct += hit;
-                cost.add(c);
-            }
-            let norm = clip_grad_norm(&mut grads, config.clip_norm);
-            let mean_loss = batch_loss / frames.max(1) as f64;
-            if !mean_loss.is_finite() || !norm.is_finite() {
-                let what = if mean_loss.is_finite() { "gradient norm" } else { "loss" };
-                let utterances =
-                    per_group.iter().flat_map(|(_, g)| &g.3).map(|&i| train[i].name().to_string()).collect();
-                return Err(Error::Diverged { epoch: epoch + 1, batch: b + 1, what: what.into(), utterances });
-            }
-            let step = state.optimizer.steps as usize + 1;
-            let lr = if step <= config.warmup_steps {
-                epoch_lr * step as f64 / config.warmup_steps as f64
-            } else {
-                epoch_lr
-            };
-            let before = model.params.clone();
-            pool.install(|| state.optimizer.update(&mut model.params, &grads, lr));
-            if !model.params.all_finite() {
-                model.params = before;
-                return Err(Error::Diverged {
-                    epoch: epoch + 1,
-                    batch: b + 1,
-                    what: "parameters".into(),
-                    utterances: Vec::new(),
-                });
-            }
-            loss_sum += batch_loss;
-            frames_sum += frames;
-            on_event(Event::Batch { epoch: epoch + 1, batch: b, batches: batches.len(), loss: mean_loss })?;
+            let outcome = trainer.batch_gradient(model, train, batch, mode, objective);
+            let mean_loss = trainer.update(model, state, &outcome, learning_rate, at, train)?;
+            totals.add(&outcome);
+            on_event(Event::Batch { epoch: at.epoch, batch: b, batches: batches.len(), loss: mean_loss })?;
         }
-        let train_seconds = start.elapsed().as_secs_f64();
-        let valid_eval = evaluate(model, valid, mode, config.readout, config.threads)?;
-        state.learning_rate = state.plateau.step(valid_eval.loss, state.learning_rate);
-        let improved = valid.is_empty() || valid_eval.accuracy > state.best_valid_accuracy;
-        if improved {
-            state.best_valid_accuracy = valid_eval.accuracy;
-            state.best_epoch = epoch + 1;
-        }
-        let training = cost.total().training();
-        state.history.push(EpochRecord {
-            epoch: epoch + 1,
-            mode: if matches!(mode, Mode::Dense) { "dense" } else { "delta" }.into(),
-            train_loss: loss_sum / frames_sum.max(1) as f64,
-            train_accuracy: correct as f64 / train.len() as f64,
-            valid_loss: valid_eval.loss,
-            valid_accuracy: valid_eval.accuracy,
-            learning_rate: state.learning_rate,
-            sparsity: cost.sparsity(),
-            ops_dense: training.dense_ops(),
-            ops_actual: training.actual_ops(),
-            train_seconds,
-        });
-        state.epochs_done += 1;
+        let seconds = start.elapsed().as_secs_f64();
+        let improved = finish_epoch(model, state, config, valid, mode, &totals, seconds)?;
         on_event(Event::Epoch { model, state, improved })?;
         if config.early_stop_patience > 0 && state.epochs_done - state.best_epoch >= config.early_stop_patience {
             break;
         }
     }
     Ok(())
+}
+
+/// Where a batch is in the run (both 1-based), for error messages.
+#[derive(Debug, Clone, Copy)]
+struct BatchPosition {
+    epoch: usize,
+    batch: usize,
+}
+
+/// What sequences contributed to a batch (or an epoch, summed in batch order): summed loss,
+/// counted frames, sequences, correct decisions, cost, and the training sequences whose loss or
+/// gradient went non-finite.
+#[derive(Debug, Default)]
+struct BatchOutcome {
+    loss: f64,
+    frames: usize,
+    sequences: usize,
+    correct: usize,
+    cost: CostReport,
+    non_finite: Vec<usize>,
+}
+
+impl BatchOutcome {
+    /// Adds `other` after this one (sums in this order).
+    fn add(&mut self, other: &BatchOutcome) {
+        self.loss += other.loss;
+        self.frames += other.frames;
+        self.sequences += other.sequences;
+        self.correct += other.correct;
+        self.cost.add(&other.cost);
+    }
+}
+
+/// The learning rate of epoch `epoch` (0-based) before warm-up: the state's, or a tenth of it in
+/// the first Delta epoch after dense pretraining.
+fn epoch_learning_rate(config: &TrainConfig, state: &TrainState, epoch: usize) -> f64 {
+    let first_delta_after_pretraining =
+        !config.dense && config.pretrain_dense_epochs > 0 && epoch == config.pretrain_dense_epochs;
+    if first_delta_after_pretraining {
+        state.learning_rate * 0.1
+    } else {
+        state.learning_rate
+    }
+}
+
+/// The pool and the buffers a training run reuses from batch to batch: one gradient buffer and
+/// one tape per group of [`GROUP`] sequences, and the batch gradient.
+struct Trainer<'c> {
+    config: &'c TrainConfig,
+    pool: rayon::ThreadPool,
+    group_grads: Vec<Params<f32>>,
+    tapes: Vec<SequenceTape<f32>>,
+    grads: Params<f32>,
+}
+
+impl<'c> Trainer<'c> {
+    fn new(model: &ModelConfig, config: &'c TrainConfig, batch_size: usize) -> Result<Self> {
+        let n_groups = batch_size.div_ceil(GROUP);
+        Ok(Trainer {
+            config,
+            pool: thread_pool(config.threads)?,
+            group_grads: (0..n_groups).map(|_| Params::zeros(model)).collect(),
+            tapes: (0..n_groups).map(|_| SequenceTape::default()).collect(),
+            grads: Params::zeros(model),
+        })
+    }
+
+    /// The gradient of one batch into `self.grads` (the sum over its sequences, scaled by one over
+    /// its labelled frames) and what the sequences contributed.
+    ///
+    /// Fixed groups of [`GROUP`] sequences each sum into their own buffer in order, then the
+    /// buffers are summed in group order: the result does not depend on the thread count. The
+    /// longest groups start first, one group per task, so the threads finish together.
+    fn batch_gradient<U: Utterance, O: Objective>(
+        &mut self,
+        model: &Model<f32>,
+        train: &[U],
+        batch: &[usize],
+        mode: Mode,
+        objective: &O,
+    ) -> BatchOutcome {
+        let frames: usize = batch.iter().map(|&i| train[i].frame_labels().iter().filter(|&&l| l >= 0).count()).sum();
+        let scale = 1.0 / frames.max(1) as f64;
+        let groups: Vec<&[usize]> = batch.chunks(GROUP).collect();
+        let n = groups.len();
+        let mut work: Vec<(usize, GroupBuffers<'_>)> =
+            self.group_grads[..n].iter_mut().zip(self.tapes[..n].iter_mut()).enumerate().collect();
+        let group_frames = |k: usize| groups[k].iter().map(|&i| train[i].frames().len()).sum::<usize>();
+        work.sort_by_key(|(k, _)| std::cmp::Reverse(group_frames(*k)));
+        let inputs = BatchInputs { model, train, mode, objective, config: self.config, scale };
+        let mut per_group: Vec<(usize, BatchOutcome)> = self.pool.install(|| {
+            work.into_par_iter()
+                .with_max_len(1)
+                .map(|(k, (grads, tape))| (k, inputs.group_gradient(grads, tape, groups[k])))
+                .collect()
+        });
+        per_group.sort_by_key(|(k, _)| *k);
+        let parts: Vec<&Params<f32>> = per_group.iter().map(|(k, _)| &self.group_grads[*k]).collect();
+        let grads = &mut self.grads;
+        self.pool.install(|| grads.set_sum(&parts));
+        let mut outcome = BatchOutcome { frames, ..BatchOutcome::default() };
+        for (_, group) in &per_group {
+            outcome.loss += group.loss;
+            outcome.sequences += group.sequences;
+            outcome.correct += group.correct;
+            outcome.cost.add(&group.cost);
+            outcome.non_finite.extend(&group.non_finite);
+        }
+        outcome
+    }
+
+    /// Applies the batch gradient in `self.grads`: clips it, refuses a non-finite loss, norm or
+    /// result (naming the batch; the parameters stay as they were), ramps the learning rate over
+    /// the warm-up and steps AdamW. Returns the batch's mean frame loss.
+    fn update<U: Utterance>(
+        &mut self,
+        model: &mut Model<f32>,
+        state: &mut TrainState,
+        outcome: &BatchOutcome,
+        epoch_learning_rate: f64,
+        at: BatchPosition,
+        train: &[U],
+    ) -> Result<f64> {
+        let config = self.config;
+        let norm = clip_grad_norm(&mut self.grads, config.clip_norm);
+        let mean_loss = outcome.loss / outcome.frames.max(1) as f64;
+        if !mean_loss.is_finite() || !norm.is_finite() {
+            let what = if mean_loss.is_finite() { "gradient norm" } else { "loss" };
+            let utterances = outcome.non_finite.iter().map(|&i| train[i].name().to_string()).collect();
+            return Err(Error::Diverged { epoch: at.epoch, batch: at.batch, what: what.into(), utterances });
+        }
+        let step = state.optimizer.steps as usize + 1;
+        let lr = if step <= config.warmup_steps {
+            epoch_learning_rate * step as f64 / config.warmup_steps as f64
+        } else {
+            epoch_learning_rate
+        };
+        let before = model.params.clone();
+        let grads = &self.grads;
+        self.pool.install(|| state.optimizer.update(&mut model.params, grads, lr));
+        if !model.params.all_finite() {
+            model.params = before;
+            return Err(Error::Diverged {
+                epoch: at.epoch,
+                batch: at.batch,
+                what: "parameters".into(),
+                utterances: Vec::new(),
+            });
+        }
+        Ok(mean_loss)
+    }
+}
+
+/// What every group of one batch shares.
+struct BatchInputs<'a, U, O> {
+    model: &'a Model<f32>,
+    train: &'a [U],
+    mode: Mode,
+    objective: &'a O,
+    config: &'a TrainConfig,
+    /// One over the batch's labelled frames.
+    scale: f64,
+}
+
+impl<U: Utterance, O: Objective> BatchInputs<'_, U, O> {
+    /// One group's sequences in order: each sequence's gradient added into `grads` (zeroed
+    /// first), its loss, decision and cost.
+    fn group_gradient(&self, grads: &mut Params<f32>, tape: &mut SequenceTape<f32>, group: &[usize]) -> BatchOutcome {
+        let (model, config, scale) = (self.model, self.config, self.scale);
+        grads.fill_zero();
+        let n_classes = model.config.n_classes;
+        let mut outcome = BatchOutcome::default();
+        for &i in group {
+            let u = &self.train[i];
+            let loss =
+                model.loss_and_gradient_with(grads, tape, u.frames(), self.mode, config.l1_beta, |logits, dlogits| {
+                    self.objective.loss(i, logits, u.frame_labels(), n_classes, scale, dlogits)
+                });
+            let decision = utterance_decision(&tape.logits, n_classes, config.readout);
+            let sequence_loss = loss.cross_entropy_sum + loss.l1_penalty / scale;
+            // Name the sequence where a non-finite value first appears.
+            if !sequence_loss.is_finite() || (outcome.non_finite.is_empty() && !grads.all_finite()) {
+                outcome.non_finite.push(i);
+            }
+            outcome.loss += sequence_loss;
+            outcome.sequences += 1;
+            outcome.correct += usize::from(decision == u.label());
+            outcome.cost.add(&CostReport::from_tape(&model.config, tape, self.mode));
+        }
+        outcome
+    }
+}
+
+/// Ends an epoch: validation, the plateau schedule, the best epoch and the epoch's record.
+/// Returns whether the validation accuracy is the best so far.
+fn finish_epoch<U: Utterance>(
+    model: &Model<f32>,
+    state: &mut TrainState,
+    config: &TrainConfig,
+    valid: &[U],
+    mode: Mode,
+    totals: &BatchOutcome,
+    train_seconds: f64,
+) -> Result<bool> {
+    let epoch = state.epochs_done + 1;
+    let valid_eval = evaluate(model, valid, mode, config.readout, config.threads)?;
+    state.learning_rate = state.plateau.step(valid_eval.loss, state.learning_rate);
+    let improved = valid.is_empty() || valid_eval.accuracy > state.best_valid_accuracy;
+    if improved {
+        state.best_valid_accuracy = valid_eval.accuracy;
+        state.best_epoch = epoch;
+    }
+    let training = totals.cost.total().training();
+    state.history.push(EpochRecord {
+        epoch,
+        mode: mode.kind(),
+        train_loss: totals.loss / totals.frames.max(1) as f64,
+        train_accuracy: totals.correct as f64 / totals.sequences as f64,
+        valid_loss: valid_eval.loss,
+        valid_accuracy: valid_eval.accuracy,
+        learning_rate: state.learning_rate,
+        sparsity: totals.cost.sparsity(),
+        ops_dense: training.dense_ops(),
+        ops_actual: training.actual_ops(),
+        train_seconds,
+    });
+    state.epochs_done += 1;
+    Ok(improved)
 }

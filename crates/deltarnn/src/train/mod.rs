@@ -7,10 +7,12 @@ pub mod optim;
 /// The run directory.
 pub mod run;
 
-pub use fit::{epoch_mode, epoch_order, evaluate, fit, fit_with, Evaluation, Event, TrainState};
+pub(crate) use fit::thread_pool;
+pub use fit::{epoch_order, evaluate, fit, fit_with, Evaluation, Event, TrainState};
 
 use crate::cost::Sparsity;
 use crate::nn::loss::Readout;
+use crate::nn::{Mode, ModeKind};
 use crate::Thresholds;
 
 /// One labelled utterance as the trainer sees it.
@@ -91,8 +93,6 @@ pub struct TrainConfig {
     /// Epochs of dense pretraining before switching to the Delta network (the first Delta epoch
     /// runs at a tenth of the learning rate).
     pub pretrain_dense_epochs: usize,
-    /// theta_x and theta_h of the Delta network.
-    pub thresholds: Thresholds,
     /// L1 penalty beta on delta_h.
     pub l1_beta: f64,
     /// Seed of initialisation and shuffling.
@@ -118,7 +118,6 @@ impl Default for TrainConfig {
             early_stop_patience: 10,
             dense: false,
             pretrain_dense_epochs: 0,
-            thresholds: Thresholds::both(0.1),
             l1_beta: 0.0,
             seed: 0,
             threads: 1,
@@ -128,6 +127,23 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// The network this configuration trains: the Delta network at `thresholds` (the model's, the
+    /// one home of theta: [`crate::nn::ModelConfig::thresholds`]), or the standard network when
+    /// [`TrainConfig::dense`].
+    pub fn mode(&self, thresholds: Thresholds) -> Mode {
+        Mode::new(self.dense, thresholds)
+    }
+
+    /// The mode of epoch `epoch` (0-based): dense during the dense pretraining epochs, else
+    /// [`TrainConfig::mode`].
+    pub fn epoch_mode(&self, thresholds: Thresholds, epoch: usize) -> Mode {
+        if epoch < self.pretrain_dense_epochs {
+            Mode::Dense
+        } else {
+            self.mode(thresholds)
+        }
+    }
+
     /// Checks every value for sense.
     pub fn validate(&self) -> crate::Result<()> {
         let bad = |what: String| Err(crate::Error::Invalid(what));
@@ -145,13 +161,9 @@ impl TrainConfig {
             ("weight decay", self.weight_decay),
             ("clip norm", self.clip_norm),
             ("plateau factor", self.plateau_factor),
-            ("theta_x", self.thresholds.input),
-            ("theta_h", self.thresholds.hidden),
             ("l1 beta", self.l1_beta),
         ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return bad(format!("{name} must be a finite number >= 0, got {v}"));
-            }
+            crate::Error::check_non_negative(name, v)?;
         }
         if self.learning_rate == 0.0 {
             return bad("learning rate must be positive".into());
@@ -165,8 +177,8 @@ impl TrainConfig {
 pub struct EpochRecord {
     /// 1-based epoch number.
     pub epoch: usize,
-    /// "delta" or "dense".
-    pub mode: String,
+    /// The network trained in this epoch.
+    pub mode: ModeKind,
     /// Mean per-frame training loss.
     pub train_loss: f64,
     /// Utterance accuracy on the training batches (as seen during the epoch).

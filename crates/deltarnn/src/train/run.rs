@@ -4,10 +4,11 @@
 
 use super::optim::{AdamW, Plateau};
 use super::{EpochRecord, TrainConfig, TrainState};
+use crate::checkpoint::{self, as_checkpoint_error};
 use crate::files::{write_atomic, DirLock};
 use crate::nn::{Model, ModelConfig, Params};
 use crate::tensorfile::{self, NamedTensor};
-use crate::{checkpoint, Error, Result};
+use crate::{Error, Result};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -96,11 +97,9 @@ impl RunDir {
 pub fn state_from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model<f32>, TrainState, TrainConfig)> {
     let path = path.to_path_buf();
     let bad = |reason: String| Error::Checkpoint { path: path.clone(), reason };
-    let st = tensorfile::parse(&path, bytes)?;
-    let (_, header) =
-        safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("unreadable header ({e})")))?;
-    let text =
-        header.metadata().as_ref().and_then(|m| m.get("state")).ok_or_else(|| bad("no 'state' metadata".into()))?;
+    let st = tensorfile::parse(&path, bytes).map_err(as_checkpoint_error)?;
+    let metadata = st.metadata();
+    let text = metadata.get("state").ok_or_else(|| bad("no 'state' metadata".into()))?;
     let meta: serde_json::Value =
         serde_json::from_str(text).map_err(|e| bad(format!("state metadata is not JSON ({e})")))?;
     let field = |name: &str| meta.get(name).cloned().ok_or_else(|| bad(format!("state metadata has no '{name}'")));
@@ -129,11 +128,11 @@ pub fn state_from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model<f32>, TrainS
         let mut params = Params::<f32>::zeros(&model_config);
         for (i, s) in params.slices_mut().into_iter().enumerate() {
             let name = format!("{prefix}.{i}");
-            let view = st.tensor(&name).map_err(|_| bad(format!("missing tensor '{name}'")))?;
+            let view = st.tensor(&name).ok_or_else(|| bad(format!("missing tensor '{name}'")))?;
             if view.shape() != [s.len()] {
                 return Err(bad(format!("tensor '{name}' has shape {:?}, expected [{}]", view.shape(), s.len())));
             }
-            let values = tensorfile::floats(&path, &name, &view)?;
+            let values = tensorfile::floats(&path, &name, &view).map_err(as_checkpoint_error)?;
             for (d, v) in s.iter_mut().zip(values) {
                 *d = v as f32;
             }

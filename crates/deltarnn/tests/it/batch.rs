@@ -5,7 +5,7 @@ use super::{labels, small_model};
 use deltarnn::nn::loss::frame_cross_entropy;
 use deltarnn::nn::{CellKind, Mode, Params, SequenceTape};
 use deltarnn::rng::Rng;
-use deltarnn::synthetic::random_walk;
+use deltarnn::signals::random_walk;
 
 #[test]
 fn batched_dense_bptt_equals_the_per_sequence_dense_path() {

@@ -7,7 +7,7 @@ use deltarnn::cost::CostReport;
 use deltarnn::kernels::reference;
 use deltarnn::nn::{gru, lstm, CellKind, Layer, LayerTape, Mode, SequenceTape, MATRIX_PRODUCT_FROM};
 use deltarnn::rng::Rng;
-use deltarnn::synthetic::random_walk;
+use deltarnn::signals::random_walk;
 use deltarnn::Thresholds;
 
 #[test]

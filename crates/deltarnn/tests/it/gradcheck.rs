@@ -7,7 +7,7 @@ use deltarnn::cost::CostReport;
 use deltarnn::nn::loss::frame_cross_entropy;
 use deltarnn::nn::{CellKind, Mode, Model, Params, SequenceTape};
 use deltarnn::rng::Rng;
-use deltarnn::synthetic::random_walk;
+use deltarnn::signals::random_walk;
 use deltarnn::Thresholds;
 
 const STEP: f64 = 1e-6;

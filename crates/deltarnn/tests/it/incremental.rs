@@ -7,7 +7,7 @@ use deltarnn::incremental::{run_incremental, ClassSchedule, Classifier, Incremen
 use deltarnn::nn::loss::{frame_cross_entropy, frame_distillation};
 use deltarnn::nn::{CellKind, Mode, Model, Params, SequenceTape};
 use deltarnn::rng::Rng;
-use deltarnn::synthetic::random_walk;
+use deltarnn::signals::random_walk;
 use deltarnn::train::TrainConfig;
 use deltarnn::Thresholds;
 
@@ -136,12 +136,12 @@ fn toy_config(memory: usize, distillation_weight: f64, classifier: Classifier, t
         cell: CellKind::Lstm,
         n_layers: 1,
         n_hidden: 16,
+        thresholds: Thresholds::both(0.05),
         train: TrainConfig {
             epochs: 12,
             batch_size: 8,
             learning_rate: 1e-2,
             warmup_steps: 0,
-            thresholds: Thresholds::both(0.05),
             seed: 3,
             threads,
             ..TrainConfig::default()

@@ -69,7 +69,6 @@ fn setup() -> (Model<f32>, TrainConfig, Vec<Toy>, Vec<Toy>) {
         learning_rate: 0.01,
         warmup_steps: 5,
         early_stop_patience: 0,
-        thresholds: Thresholds::both(0.1),
         seed: 9,
         ..TrainConfig::default()
     };
@@ -85,9 +84,9 @@ fn train(mut model: Model<f32>, config: &TrainConfig, train: &[Toy], valid: &[To
 #[test]
 fn learns_the_toy_task_with_sparse_bptt_and_saves_work() {
     let (model, config, train_set, valid) = setup();
-    let before = evaluate(&model, &valid, deltarnn::nn::Mode::Delta(config.thresholds), config.readout, 1).unwrap();
+    let before = evaluate(&model, &valid, config.mode(model.config.thresholds), config.readout, 1).unwrap();
     let (model, state) = train(model, &config, &train_set, &valid);
-    let after = evaluate(&model, &valid, deltarnn::nn::Mode::Delta(config.thresholds), config.readout, 1).unwrap();
+    let after = evaluate(&model, &valid, config.mode(model.config.thresholds), config.readout, 1).unwrap();
     assert!(after.accuracy >= 0.9, "accuracy {} (before {})", after.accuracy, before.accuracy);
     let last = state.history.last().unwrap();
     assert!(last.ops_actual < last.ops_dense / 2, "ops {} of {}", last.ops_actual, last.ops_dense);

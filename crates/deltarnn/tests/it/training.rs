@@ -3,7 +3,7 @@
 use super::{labels, small_model};
 use deltarnn::nn::{CellKind, Mode, Params, SequenceTape};
 use deltarnn::rng::Rng;
-use deltarnn::synthetic::random_walk;
+use deltarnn::signals::random_walk;
 use deltarnn::Thresholds;
 
 /// Plain Adam on one fixed batch of 4 sequences; returns the mean loss before each update.

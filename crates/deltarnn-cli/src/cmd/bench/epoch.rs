@@ -3,7 +3,8 @@
 //! job's settings (2 x 64 LSTM, batch 16, theta 0.1, L1 beta 1e-5).
 
 use super::{median, Output};
-use crate::cmd::dataset::{load, DataArgs};
+use crate::args::DataArgs;
+use crate::dataset::load;
 use anyhow::{bail, Context, Result};
 use deltarnn::data::Example;
 use deltarnn::nn::{init_params, CellKind, Model, ModelConfig};
@@ -87,7 +88,6 @@ pub fn run(out: &Output, args: &EpochArgs, seed: u64) -> Result<()> {
             epochs: 1,
             batch_size: args.epoch_batch,
             learning_rate: 4e-3,
-            thresholds: Thresholds::both(args.theta),
             seed,
             threads: n,
             early_stop_patience: 0,

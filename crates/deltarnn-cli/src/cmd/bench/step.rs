@@ -9,7 +9,7 @@ use deltarnn::cost::CostReport;
 use deltarnn::nn::loss::frame_cross_entropy;
 use deltarnn::nn::{init_params, CellKind, Mode, Model, ModelConfig, Params, SequenceTape};
 use deltarnn::rng::Rng;
-use deltarnn::synthetic::{calibrate_threshold, random_walk};
+use deltarnn::signals::{calibrate_threshold, random_walk};
 use deltarnn::train::optim::AdamW;
 use deltarnn::Thresholds;
 

@@ -8,7 +8,7 @@ use super::{cpu_seconds, median, Output};
 use deltarnn::nn::loss::{frame_cross_entropy, frame_distillation};
 use deltarnn::nn::{init_params, CellKind, Mode, Model, ModelConfig, Params, SequenceTape};
 use deltarnn::rng::Rng;
-use deltarnn::synthetic::{calibrate_threshold, random_walk};
+use deltarnn::signals::{calibrate_threshold, random_walk};
 use deltarnn::train::optim::{clip_grad_norm, AdamW};
 use deltarnn::Thresholds;
 

@@ -2,17 +2,12 @@
 //! never reads anything half-written; a full disk (a file size limit, `ulimit -f` with SIGXFSZ
 //! ignored) that gives one clear error and keeps the previous good files; two processes on one
 //! run or cache folder.
-use std::path::{Path, PathBuf};
+
+use crate::fixtures::{battery, battery_tones};
+use crate::util::{arg, assert_error, bin, deltarnn, stderr};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_deltarnn")
-}
-
-fn deltarnn(args: &[&str]) -> Output {
-    Command::new(bin()).args(args).output().expect("runs")
-}
 
 /// Runs deltarnn with every file it writes limited to 2-4 KB (`ulimit -f 4`: 512-byte blocks in
 /// dash, 1 KB in bash) and SIGXFSZ ignored, so a write past the limit fails with EFBIG, as on a
@@ -25,46 +20,6 @@ fn deltarnn_disk_full(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn battery(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/bad_inputs").join(name)
-}
-
-/// A keyword-CSV dataset of `n` copies of the battery's two good tones per split.
-fn dataset(root: &Path, n: usize) -> PathBuf {
-    let mut train = String::from("path,speaker,keyword\n");
-    for i in 0..n {
-        for (word, src) in [("high", "good.wav"), ("low", "good_low.wav")] {
-            let rel = format!("{word}/{i}.wav");
-            std::fs::create_dir_all(root.join(word)).unwrap();
-            std::fs::copy(battery(src), root.join(&rel)).unwrap();
-            train.push_str(&format!("{rel},s{},{word}\n", i % 4));
-        }
-    }
-    std::fs::write(root.join("train.csv"), train).unwrap();
-    std::fs::write(root.join("valid.csv"), "path,speaker,keyword\nhigh/0.wav,s9,high\nlow/0.wav,s9,low\n").unwrap();
-    root.to_path_buf()
-}
-
-/// The only error line, which must name `name` and not be a panic.
-#[track_caller]
-fn one_error_line(out: &Output, name: &str) -> String {
-    let err = stderr(out);
-    assert!(!out.status.success(), "succeeded: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
-    assert_eq!(lines.len(), 1, "{err}");
-    assert!(lines[0].contains(name), "does not name {name}: {err}");
-    lines[0].to_string()
 }
 
 /// Files in `dir` whose name marks them temporary.
@@ -88,10 +43,10 @@ fn wait_for(child: &mut Child, what: &str, ready: impl Fn() -> bool) {
 #[test]
 fn sigkill_while_caching_features_then_rerun_reads_nothing_half_written() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dataset(&dir.path().join("data"), 150);
+    let data = battery_tones(&dir.path().join("data"), 150);
     let cache = dir.path().join("cache");
     let mut child = Command::new(bin())
-        .args(["features", "--data", s(&data), "--cache-dir", s(&cache)])
+        .args(["features", "--data", arg(&data), "--cache-dir", arg(&cache)])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -102,15 +57,15 @@ fn sigkill_while_caching_features_then_rerun_reads_nothing_half_written() {
     child.wait().unwrap();
 
     // The rerun takes over the dead process's lock and rebuilds; a third run reuses it.
-    let out = deltarnn(&["features", "--data", s(&data), "--cache-dir", s(&cache)]);
+    let out = deltarnn(&["features", "--data", arg(&data), "--cache-dir", arg(&cache)]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("cache built"), "{}", String::from_utf8_lossy(&out.stdout));
-    let out = deltarnn(&["features", "--data", s(&data), "--cache-dir", s(&cache)]);
+    let out = deltarnn(&["features", "--data", arg(&data), "--cache-dir", arg(&cache)]);
     let third = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(third.contains("cache reused") && !third.contains("built"), "{third}");
     // Identical to a build that was never interrupted.
     let clean = dir.path().join("clean");
-    let out = deltarnn(&["features", "--data", s(&data), "--cache-dir", s(&clean)]);
+    let out = deltarnn(&["features", "--data", arg(&data), "--cache-dir", arg(&clean)]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(std::fs::read(cache.join("train.feat")).unwrap(), std::fs::read(clean.join("train.feat")).unwrap());
     assert!(!cache.join(".lock").exists());
@@ -120,7 +75,7 @@ fn sigkill_while_caching_features_then_rerun_reads_nothing_half_written() {
 fn sigkill_during_synthesis_leaves_no_corpus_and_a_rerun_completes() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("corpus");
-    let args = ["synth", "--out", s(&out_dir), "--speakers", "3", "--utterances-per-speaker", "31"];
+    let args = ["synth", "--out", arg(&out_dir), "--speakers", "3", "--utterances-per-speaker", "31"];
     let mut child = Command::new(bin()).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let wavs = out_dir.join("wavs/speakers");
     let n_wavs = || {
@@ -133,13 +88,13 @@ fn sigkill_during_synthesis_leaves_no_corpus_and_a_rerun_completes() {
     child.wait().unwrap();
     // Nothing looks like a corpus: the manifests are committed last, in one rename.
     assert!(!out_dir.join("data").exists());
-    let out = deltarnn(&["data", "stats", s(&out_dir)]);
-    one_error_line(&out, "not a known dataset layout");
+    let out = deltarnn(&["data", "stats", arg(&out_dir)]);
+    assert_error(&out, "not a known dataset layout");
 
     let out = deltarnn(&args);
     assert!(out.status.success(), "rerun: {}", stderr(&out));
     // Every WAV it lists is whole.
-    let out = deltarnn(&["features", "--data", s(&out_dir), "--stop-on-bad-file"]);
+    let out = deltarnn(&["features", "--data", arg(&out_dir), "--stop-on-bad-file"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!out_dir.join(".lock").exists());
 }
@@ -147,14 +102,14 @@ fn sigkill_during_synthesis_leaves_no_corpus_and_a_rerun_completes() {
 #[test]
 fn a_full_disk_while_saving_a_checkpoint_keeps_the_previous_files() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dataset(&dir.path().join("data"), 3);
+    let data = battery_tones(&dir.path().join("data"), 3);
     let run = dir.path().join("run");
     let train = [
         "train",
         "--data",
-        s(&data),
+        arg(&data),
         "--out",
-        s(&run),
+        arg(&run),
         "--hidden",
         "16",
         "--layers",
@@ -171,7 +126,7 @@ fn a_full_disk_while_saving_a_checkpoint_keeps_the_previous_files() {
     assert!(model.len() > 4096 && state.len() > 4096, "the files must exceed the limit");
 
     let out = deltarnn_disk_full(&[&train[..], &["--epochs", "3", "--resume"]].concat());
-    let line = one_error_line(&out, ".safetensors");
+    let line = assert_error(&out, ".safetensors");
     assert!(line.contains("File too large"), "{line}");
     assert_eq!(std::fs::read(run.join("model.safetensors")).unwrap(), model, "model.safetensors changed");
     assert_eq!(std::fs::read(run.join("state.safetensors")).unwrap(), state, "state.safetensors changed");
@@ -185,9 +140,9 @@ fn a_full_disk_while_saving_a_checkpoint_keeps_the_previous_files() {
 #[test]
 fn a_full_disk_while_writing_the_cache_keeps_the_previous_cache() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dataset(&dir.path().join("data"), 4);
+    let data = battery_tones(&dir.path().join("data"), 4);
     let cache = dir.path().join("cache");
-    let args = ["features", "--data", s(&data), "--cache-dir", s(&cache)];
+    let args = ["features", "--data", arg(&data), "--cache-dir", arg(&cache)];
     let out = deltarnn(&args);
     assert!(out.status.success(), "{}", stderr(&out));
     let good = std::fs::read(cache.join("train.feat")).unwrap();
@@ -197,7 +152,7 @@ fn a_full_disk_while_writing_the_cache_keeps_the_previous_cache() {
     std::fs::copy(battery("good_low.wav"), data.join("high/1.wav")).unwrap();
 
     let out = deltarnn_disk_full(&args);
-    let line = one_error_line(&out, "train.feat");
+    let line = assert_error(&out, "train.feat");
     assert!(line.contains("File too large"), "{line}");
     assert_eq!(std::fs::read(cache.join("train.feat")).unwrap(), good, "the previous cache is kept");
     assert_eq!(temporaries(&cache), Vec::<String>::new());
@@ -206,17 +161,18 @@ fn a_full_disk_while_writing_the_cache_keeps_the_previous_cache() {
 #[test]
 fn a_second_process_on_the_same_run_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dataset(&dir.path().join("data"), 3);
-    let out = deltarnn(&["features", "--data", s(&data)]);
+    let data = battery_tones(&dir.path().join("data"), 3);
+    let out = deltarnn(&["features", "--data", arg(&data)]);
     assert!(out.status.success(), "{}", stderr(&out));
     let run = dir.path().join("run");
-    let train = ["train", "--data", s(&data), "--out", s(&run), "--hidden", "8", "--layers", "1", "--epochs", "100000"];
+    let train =
+        ["train", "--data", arg(&data), "--out", arg(&run), "--hidden", "8", "--layers", "1", "--epochs", "100000"];
     let child = Command::new(bin()).args(train).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let mut first = KillOnDrop(child);
     wait_for(&mut first.0, "the run lock", || run.join(".lock").exists());
     let second = deltarnn(&train);
-    let line = one_error_line(&second, "in use by process");
-    assert!(line.contains(&first.0.id().to_string()) && line.contains(s(&run)), "{line}");
+    let line = assert_error(&second, "in use by process");
+    assert!(line.contains(&first.0.id().to_string()) && line.contains(arg(&run)), "{line}");
 }
 
 /// Kills the child when the test ends, whether it passes or not.
@@ -232,18 +188,18 @@ impl Drop for KillOnDrop {
 #[test]
 fn a_second_process_on_the_same_cache_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dataset(&dir.path().join("data"), 2);
+    let data = battery_tones(&dir.path().join("data"), 2);
     let cache = dir.path().join("cache");
     std::fs::create_dir_all(&cache).unwrap();
     // A live process that holds the cache lock (as a concurrent `features` would).
     let holder = KillOnDrop(Command::new("sleep").arg("60").spawn().unwrap());
     std::fs::write(cache.join(".lock"), holder.0.id().to_string()).unwrap();
-    let out = deltarnn(&["features", "--data", s(&data), "--cache-dir", s(&cache)]);
-    let line = one_error_line(&out, "in use by process");
+    let out = deltarnn(&["features", "--data", arg(&data), "--cache-dir", arg(&cache)]);
+    let line = assert_error(&out, "in use by process");
     assert!(line.contains(&holder.0.id().to_string()) && line.contains("cache"), "{line}");
     assert!(!cache.join("train.feat").exists(), "nothing written beside the holder");
     drop(holder);
     // Once the holder is gone, its lock is stale and taken over.
-    let out = deltarnn(&["features", "--data", s(&data), "--cache-dir", s(&cache)]);
+    let out = deltarnn(&["features", "--data", arg(&data), "--cache-dir", arg(&cache)]);
     assert!(out.status.success(), "{}", stderr(&out));
 }

@@ -1,93 +1,20 @@
 //! End-to-end tests of the `deltarnn` binary: the numerics commands and their error handling.
 
+use crate::fixtures::{init_model, write_input};
+use crate::util::{assert_only_error, deltarnn, stderr, stdout, Scratch};
 use deltarnn::checkpoint::{config_metadata, to_named_tensors};
 use deltarnn::tensorfile;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn deltarnn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_deltarnn")).args(args).env("RUST_BACKTRACE", "1").output().expect("runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Asserts a clean failure: non-zero exit, one line `error: ...` mentioning `needle`, no panic.
-#[track_caller]
-fn assert_fails_with(out: &Output, needle: &str) {
-    let err = stderr(out);
-    assert!(!out.status.success(), "expected failure, got success; stderr: {err}");
-    assert!(!err.contains("panicked") && !err.contains("backtrace"), "panic: {err}");
-    assert_eq!(err.lines().count(), 1, "expected one line: {err}");
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(err.contains(needle), "expected '{needle}' in: {err}");
-}
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("deltarnn-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-    fn path(&self, name: &str) -> String {
-        self.0.join(name).to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn write_input(path: &str, frames: usize, features: usize, value: impl Fn(usize) -> f32) {
-    let data: Vec<f32> = (0..frames * features).map(value).collect();
-    tensorfile::write(Path::new(path), &[("x".into(), vec![frames, features], data)], None).unwrap();
-}
-
-fn init(dir: &Scratch, cell: &str) -> String {
-    let model = dir.path(&format!("{cell}.safetensors"));
-    let out = deltarnn(&[
-        "init",
-        "--cell",
-        cell,
-        "--features",
-        "5",
-        "--layers",
-        "2",
-        "--hidden",
-        "8",
-        "--classes",
-        "4",
-        "--seed",
-        "3",
-        "--out",
-        &model,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let line: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-    let gates = if cell == "lstm" { 4 } else { 3 };
-    let expected = gates * 8 * (5 + 8) + gates * 8 * (8 + 8) + 4 * gates * 8 + 4 * 8 + 4;
-    assert_eq!(line["params"], expected);
-    model
-}
+use std::path::Path;
+use std::process::Command;
 
 #[test]
 fn init_forward_grad_round_trip() {
-    let dir = Scratch::new("roundtrip");
+    let dir = Scratch::new();
     for cell in ["lstm", "gru"] {
-        let model = init(&dir, cell);
-        let input = dir.path("x.safetensors");
+        let model = init_model(&dir, cell);
+        let input = dir.file("x.safetensors");
         write_input(&input, 12, 5, |i| ((i as f32) * 0.3).sin());
-        let out_path = dir.path("y.safetensors");
+        let out_path = dir.file("y.safetensors");
         let out = deltarnn(&["forward", "--model", &model, "--input", &input, "--out", &out_path]);
         assert!(out.status.success(), "{}", stderr(&out));
         let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
@@ -102,8 +29,8 @@ fn init_forward_grad_round_trip() {
         }
 
         // Threshold 0 equals the dense network.
-        let zero = dir.path("zero.safetensors");
-        let dense = dir.path("dense.safetensors");
+        let zero = dir.file("zero.safetensors");
+        let dense = dir.file("dense.safetensors");
         let a = deltarnn(&[
             "forward",
             "--model",
@@ -125,9 +52,9 @@ fn init_forward_grad_round_trip() {
             assert!((x - y).abs() < 1e-5, "{x} vs {y}");
         }
 
-        let labels = dir.path("labels.safetensors");
+        let labels = dir.file("labels.safetensors");
         tensorfile::write_i64(Path::new(&labels), "y", &[12], &[0, 1, 2, 3, -100, 1, 1, 2, 0, 0, 3, 3]).unwrap();
-        let grads = dir.path("g.safetensors");
+        let grads = dir.file("g.safetensors");
         let out = deltarnn(&[
             "grad",
             "--model",
@@ -164,21 +91,21 @@ fn init_forward_grad_round_trip() {
 
 #[test]
 fn bad_inputs_give_one_line_errors() {
-    let dir = Scratch::new("bad");
-    let model = init(&dir, "lstm");
-    let input = dir.path("x.safetensors");
+    let dir = Scratch::new();
+    let model = init_model(&dir, "lstm");
+    let input = dir.file("x.safetensors");
     write_input(&input, 6, 5, |i| i as f32 * 0.1);
-    let out = dir.path("out.safetensors");
+    let out = dir.file("out.safetensors");
 
-    let missing = dir.path("missing.safetensors");
-    assert_fails_with(
+    let missing = dir.file("missing.safetensors");
+    assert_only_error(
         &deltarnn(&["forward", "--model", &missing, "--input", &input, "--out", &out]),
         "missing.safetensors",
     );
 
-    let garbage = dir.path("garbage.safetensors");
+    let garbage = dir.file("garbage.safetensors");
     std::fs::write(&garbage, b"this is not a checkpoint").unwrap();
-    assert_fails_with(
+    assert_only_error(
         &deltarnn(&["forward", "--model", &garbage, "--input", &input, "--out", &out]),
         "not a valid safetensors file",
     );
@@ -188,56 +115,56 @@ fn bad_inputs_give_one_line_errors() {
     let mut tensors = to_named_tensors(&m.config, &m.params);
     tensors[1].1 = vec![16, 16];
     tensors[1].2 = vec![0.0; 256];
-    let wrong_shape = dir.path("wrong-shape.safetensors");
+    let wrong_shape = dir.file("wrong-shape.safetensors");
     tensorfile::write(Path::new(&wrong_shape), &tensors, Some(config_metadata(&m.config))).unwrap();
-    assert_fails_with(
+    assert_only_error(
         &deltarnn(&["forward", "--model", &wrong_shape, "--input", &input, "--out", &out]),
         "'rnn.weight_hh_l0' has shape [16, 16]",
     );
     let mut tensors = to_named_tensors(&m.config, &m.params);
     tensors.retain(|t| t.0 != "fc.bias");
-    let no_bias = dir.path("no-bias.safetensors");
+    let no_bias = dir.file("no-bias.safetensors");
     tensorfile::write(Path::new(&no_bias), &tensors, Some(config_metadata(&m.config))).unwrap();
-    assert_fails_with(
+    assert_only_error(
         &deltarnn(&["forward", "--model", &no_bias, "--input", &input, "--out", &out]),
         "missing tensor 'fc.bias'",
     );
 
-    let nan_input = dir.path("nan.safetensors");
+    let nan_input = dir.file("nan.safetensors");
     write_input(&nan_input, 6, 5, |i| if i == 7 { f32::NAN } else { 0.0 });
-    assert_fails_with(&deltarnn(&["forward", "--model", &model, "--input", &nan_input, "--out", &out]), "non-finite");
+    assert_only_error(&deltarnn(&["forward", "--model", &model, "--input", &nan_input, "--out", &out]), "non-finite");
 
-    let narrow = dir.path("narrow.safetensors");
+    let narrow = dir.file("narrow.safetensors");
     write_input(&narrow, 6, 3, |_| 0.0);
-    assert_fails_with(
+    assert_only_error(
         &deltarnn(&["forward", "--model", &model, "--input", &narrow, "--out", &out]),
         "has 3 features per frame, the model expects 5",
     );
 
-    assert_fails_with(
+    assert_only_error(
         &deltarnn(&["forward", "--model", &model, "--input", &input, "--theta-x=-1", "--out", &out]),
-        "--theta-x must be",
+        "--theta-x / --theta-h: theta_x must be",
     );
 
-    let labels = dir.path("labels.safetensors");
+    let labels = dir.file("labels.safetensors");
     tensorfile::write_i64(Path::new(&labels), "y", &[6], &[0, 1, 9, 0, 0, 0]).unwrap();
-    assert_fails_with(
+    assert_only_error(
         &deltarnn(&["grad", "--model", &model, "--input", &input, "--labels", &labels, "--out", &out]),
         "label 9 at frame 2",
     );
-    let short = dir.path("short.safetensors");
+    let short = dir.file("short.safetensors");
     tensorfile::write_i64(Path::new(&short), "y", &[4], &[0, 1, 2, 0]).unwrap();
-    assert_fails_with(
+    assert_only_error(
         &deltarnn(&["grad", "--model", &model, "--input", &input, "--labels", &short, "--out", &out]),
         "the input has 6 frames",
     );
 
-    let unwritable = dir.path("no-such-dir/out.safetensors");
-    assert_fails_with(
+    let unwritable = dir.file("no-such-dir/out.safetensors");
+    assert_only_error(
         &deltarnn(&["forward", "--model", &model, "--input", &input, "--out", &unwritable]),
         "no-such-dir",
     );
-    assert_fails_with(&deltarnn(&["init", "--hidden", "0", "--out", &out]), "hidden must be between 1");
+    assert_only_error(&deltarnn(&["init", "--hidden", "0", "--out", &out]), "hidden must be between 1");
 }
 
 #[test]
@@ -264,9 +191,9 @@ fn bench_prints_one_json_line_per_case() {
     assert_eq!(lines[6]["batch"], 2);
     assert!(lines[6]["delta_seq_per_s"].as_f64().unwrap() > 0.0);
 
-    assert_fails_with(&deltarnn(&["bench", "--shapes", "huge"]), "unknown shape 'huge'");
-    assert_fails_with(&deltarnn(&["bench", "--sections", "epoch"]), "needs --data");
-    assert_fails_with(&deltarnn(&["bench", "--fired", "0"]), "fired fractions must be in (0, 1]");
+    assert_only_error(&deltarnn(&["bench", "--shapes", "huge"]), "unknown shape 'huge'");
+    assert_only_error(&deltarnn(&["bench", "--sections", "epoch"]), "needs --data");
+    assert_only_error(&deltarnn(&["bench", "--fired", "0"]), "fired fractions must be in (0, 1]");
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Synthetic inputs for benchmarks and tests: slowly changing feature frames, and a threshold
+//! Generated signals for benchmarks and tests: slowly changing feature frames, and a threshold
 //! calibrated so that a requested fraction of the matrix columns fires.
 
 use crate::cost::CostReport;

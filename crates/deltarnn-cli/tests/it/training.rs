@@ -2,49 +2,16 @@
 //! scripts/ensure-espeak.sh installs): train, the run directory, eval, infer, resume after
 //! SIGKILL (bit-identical), divergence, and the lock against a second writer.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use crate::fixtures::tiny_corpus;
+use crate::util::{bin, deltarnn, stderr, Scratch};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_deltarnn")
-}
-
-fn deltarnn(args: &[&str]) -> Output {
-    Command::new(bin()).args(args).output().expect("runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("deltarnn-train-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A tiny corpus shared by the tests: 6 speakers, one utterance per intent each.
-fn corpus() -> &'static Path {
-    static CORPUS: OnceLock<PathBuf> = OnceLock::new();
-    CORPUS.get_or_init(|| {
-        let dir = scratch("corpus").join("corpus");
-        let out =
-            deltarnn(&["synth", "--out", dir.to_str().unwrap(), "--speakers", "6", "--utterances-per-speaker", "31"]);
-        assert!(out.status.success(), "synth failed (is espeak-ng installed?): {}", stderr(&out));
-        let out = deltarnn(&["features", "--data", dir.to_str().unwrap()]);
-        assert!(out.status.success(), "{}", stderr(&out));
-        dir
-    })
-}
 
 fn train_args<'a>(out: &'a str, epochs: &'a str) -> Vec<&'a str> {
     vec![
         "train",
         "--data",
-        corpus().to_str().unwrap(),
+        tiny_corpus().to_str().unwrap(),
         "--out",
         out,
         "--epochs",
@@ -66,7 +33,7 @@ fn train_args<'a>(out: &'a str, epochs: &'a str) -> Vec<&'a str> {
 
 #[test]
 fn train_writes_a_complete_run_and_eval_and_infer_use_it() {
-    let dir = scratch("run");
+    let dir = Scratch::new();
     let run = dir.join("run");
     let run_s = run.to_str().unwrap();
     let mut args = train_args(run_s, "2");
@@ -91,12 +58,13 @@ fn train_writes_a_complete_run_and_eval_and_infer_use_it() {
     assert!(!run.join(".lock").exists(), "the lock is released at exit");
 
     let model = run.join("model.safetensors");
-    let out = deltarnn(&["eval", "--model", model.to_str().unwrap(), "--data", corpus().to_str().unwrap(), "--json"]);
+    let out =
+        deltarnn(&["eval", "--model", model.to_str().unwrap(), "--data", tiny_corpus().to_str().unwrap(), "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let eval: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!((eval["accuracy"].as_f64().unwrap() - metrics["test_accuracy"].as_f64().unwrap()).abs() < 1e-12);
 
-    let wav = std::fs::read_dir(corpus().join("wavs/speakers")).unwrap().next().unwrap().unwrap().path();
+    let wav = std::fs::read_dir(tiny_corpus().join("wavs/speakers")).unwrap().next().unwrap().unwrap().path();
     let wav = std::fs::read_dir(&wav).unwrap().next().unwrap().unwrap().path();
     let out = deltarnn(&["infer", "--model", model.to_str().unwrap(), wav.to_str().unwrap(), "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -110,12 +78,11 @@ fn train_writes_a_complete_run_and_eval_and_infer_use_it() {
     let out = deltarnn(&["infer", "--model", model.to_str().unwrap(), missing.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(stderr(&out).starts_with("error: ") && stderr(&out).contains("missing.wav"), "{}", stderr(&out));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn resume_after_sigkill_is_bit_identical() {
-    let dir = scratch("resume");
+    let dir = Scratch::new();
     let straight = dir.join("straight");
     let out = deltarnn(&train_args(straight.to_str().unwrap(), "4"));
     assert!(out.status.success(), "{}", stderr(&out));
@@ -153,12 +120,11 @@ fn resume_after_sigkill_is_bit_identical() {
     for name in a.names() {
         assert_eq!(a.tensor(name).unwrap().data(), b.tensor(name).unwrap().data(), "state tensor {name}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn divergence_stops_with_one_line_and_keeps_the_last_good_model() {
-    let dir = scratch("diverge");
+    let dir = Scratch::new();
     let run = dir.join("run");
     let mut args = train_args(run.to_str().unwrap(), "3");
     args.extend(["--lr", "1e30", "--warmup", "0", "--clip-norm", "1e30"]);
@@ -168,24 +134,22 @@ fn divergence_stops_with_one_line_and_keeps_the_last_good_model() {
     let last = err.lines().last().unwrap_or_default();
     assert!(last.starts_with("error: training") && last.contains("diverged at epoch"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_locked_run_directory_is_refused() {
-    let dir = scratch("lock");
+    let dir = Scratch::new();
     let run = dir.join("run");
     std::fs::create_dir_all(&run).unwrap();
     std::fs::write(run.join(".lock"), "1").unwrap(); // PID 1 is alive
     let out = deltarnn(&train_args(run.to_str().unwrap(), "1"));
     assert!(!out.status.success());
     assert!(stderr(&out).contains("is in use by process 1"), "{}", stderr(&out));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn record_trace_writes_a_file_the_simulator_replays() {
-    let dir = scratch("trace");
+    let dir = Scratch::new();
     let run = dir.join("run");
     let trace = dir.join("run.drt");
     let mut args = train_args(run.to_str().unwrap(), "1");

@@ -1,22 +1,11 @@
 //! End-to-end tests of `deltarnn simulate`.
 
+use crate::util::{deltarnn, fails_with, Scratch};
 use deltarnn::nn::CellKind;
 use deltarnn::rng::Rng;
 use deltarnn::sim::generate_trace;
 use deltarnn::tracefile::{self, LayerShape, TraceFile};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn deltarnn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_deltarnn")).args(args).env("RUST_BACKTRACE", "1").output().expect("runs")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("deltarnn-sim-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// A two-layer trace file (16 inputs, 2 x 64 LSTM: the 56k model's shape), 2 sequences.
 fn trace_file(dir: &Path, width: usize) -> PathBuf {
@@ -32,15 +21,6 @@ fn trace_file(dir: &Path, width: usize) -> PathBuf {
     let path = dir.join(format!("w{width}.drt"));
     tracefile::write(&path, &file).unwrap();
     path
-}
-
-fn one_line_error(args: &[&str], needle: &str) {
-    let out = deltarnn(args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{args:?}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("error: ") && err.contains(needle), "{needle}: {err}");
 }
 
 #[test]
@@ -99,7 +79,7 @@ fn simulate_bad_input_gives_one_line_errors() {
 
 #[test]
 fn simulate_replays_a_trace_file() {
-    let dir = scratch("replay");
+    let dir = Scratch::new();
     let path = trace_file(&dir, 64);
     let out = deltarnn(&["simulate", "--trace", path.to_str().unwrap(), "--json", "--format", "fxp16"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -114,36 +94,36 @@ fn simulate_replays_a_trace_file() {
 
 #[test]
 fn bad_trace_files_and_configs_give_one_line_errors() {
-    let dir = scratch("bad");
+    let dir = Scratch::new();
     let good = trace_file(&dir, 64);
     let bytes = std::fs::read(&good).unwrap();
     let truncated = dir.join("truncated.drt");
     std::fs::write(&truncated, &bytes[..bytes.len() - 3]).unwrap();
-    one_line_error(&["simulate", "--trace", truncated.to_str().unwrap()], "truncated");
+    fails_with(&["simulate", "--trace", truncated.to_str().unwrap()], "truncated");
     // The first step's input count says 17 of a 16-wide input fired.
     let inconsistent = dir.join("inconsistent.drt");
     let mut bad = bytes.clone();
     bad[38..40].copy_from_slice(&17u16.to_le_bytes());
     std::fs::write(&inconsistent, &bad).unwrap();
-    one_line_error(&["simulate", "--trace", inconsistent.to_str().unwrap()], "at most 16 fired input entries");
+    fails_with(&["simulate", "--trace", inconsistent.to_str().unwrap()], "at most 16 fired input entries");
     let trailing = dir.join("trailing.drt");
     std::fs::write(&trailing, [bytes.as_slice(), b"xx"].concat()).unwrap();
-    one_line_error(&["simulate", "--trace", trailing.to_str().unwrap()], "2 more bytes");
-    one_line_error(&["simulate", "--trace", good.to_str().unwrap(), "--max-width", "32"], "hidden width 64 exceeds");
+    fails_with(&["simulate", "--trace", trailing.to_str().unwrap()], "2 more bytes");
+    fails_with(&["simulate", "--trace", good.to_str().unwrap(), "--max-width", "32"], "hidden width 64 exceeds");
     let wide = trace_file(&dir, 300);
-    one_line_error(&["simulate", "--trace", wide.to_str().unwrap()], "maximum width 256");
-    one_line_error(&["simulate", "--trace", good.to_str().unwrap(), "--pes", "0"], "pes = 0");
-    one_line_error(&["simulate", "--dram-gbps", "0"], "--dram-gbps");
-    one_line_error(&["simulate", "--trace", dir.join("missing.drt").to_str().unwrap()], "missing.drt");
+    fails_with(&["simulate", "--trace", wide.to_str().unwrap()], "maximum width 256");
+    fails_with(&["simulate", "--trace", good.to_str().unwrap(), "--pes", "0"], "pes = 0");
+    fails_with(&["simulate", "--dram-gbps", "0"], "--dram-gbps");
+    fails_with(&["simulate", "--trace", dir.join("missing.drt").to_str().unwrap()], "missing.drt");
     let empty = dir.join("empty.drt");
     let layers = vec![LayerShape { n_input: 16, n_hidden: 64 }];
     tracefile::write(&empty, &TraceFile { cell: CellKind::Gru, layers, sequences: Vec::new() }).unwrap();
-    one_line_error(&["simulate", "--trace", empty.to_str().unwrap()], "holds no sequences");
+    fails_with(&["simulate", "--trace", empty.to_str().unwrap()], "holds no sequences");
 }
 
 #[test]
 fn sweep_writes_table_and_plot() {
-    let dir = scratch("sweep");
+    let dir = Scratch::new();
     let out_dir = dir.join("out");
     let out = deltarnn(&[
         "simulate",

@@ -1,14 +1,6 @@
 //! The binary end to end: synth -> data stats -> features, and one-line errors.
-use std::process::{Command, Output};
 
-fn deltarnn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_deltarnn")).args(args).output().expect("binary runs")
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
+use crate::util::{deltarnn, ok_stdout};
 
 #[test]
 fn synth_then_stats_then_features() {
@@ -16,10 +8,10 @@ fn synth_then_stats_then_features() {
     let corpus = dir.path().join("corpus");
     let corpus = corpus.to_str().unwrap();
     let out = deltarnn(&["synth", "--out", corpus, "--speakers", "3", "--utterances-per-speaker", "31"]);
-    assert!(stdout(&out).starts_with("wrote 93 utterances (31 train / 31 valid / 31 test"));
+    assert!(ok_stdout(&out).starts_with("wrote 93 utterances (31 train / 31 valid / 31 test"));
 
     let stats: serde_json::Value =
-        serde_json::from_str(&stdout(&deltarnn(&["data", "stats", corpus, "--json"]))).unwrap();
+        serde_json::from_str(&ok_stdout(&deltarnn(&["data", "stats", corpus, "--json"]))).unwrap();
     assert_eq!(stats["kind"], "fluent-speech-commands");
     assert_eq!(stats["classes"].as_array().unwrap().len(), 31);
     assert_eq!(stats["shared_speakers"].as_array().unwrap().len(), 0);
@@ -28,12 +20,12 @@ fn synth_then_stats_then_features() {
         assert_eq!(split["n_classes"], 31);
         assert_eq!(split["n_speakers"], 1);
     }
-    let table = stdout(&deltarnn(&["data", "stats", corpus]));
+    let table = ok_stdout(&deltarnn(&["data", "stats", corpus]));
     assert!(table.contains("31 classes") && table.contains("splits are speaker-disjoint"), "{table}");
 
-    let first = stdout(&deltarnn(&["features", "--data", corpus]));
+    let first = ok_stdout(&deltarnn(&["features", "--data", corpus]));
     assert!(first.contains("31 classes") && first.contains("cache built"), "{first}");
-    let second = stdout(&deltarnn(&["features", "--data", corpus]));
+    let second = ok_stdout(&deltarnn(&["features", "--data", corpus]));
     assert_eq!(second.matches("cache reused").count(), 3, "{second}");
 }
 

@@ -1,44 +1,10 @@
 //! `deltarnn learn` end to end on a tiny generated keyword dataset (tones as keywords, keyword
 //! CSV layout): the table, incremental.json, the plot, online and audio modes, and one-line errors.
 
+use crate::fixtures::tone_keywords;
+use crate::util::deltarnn;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn deltarnn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_deltarnn")).args(args).output().expect("binary runs")
-}
-
-/// Four "keywords" (tone bursts of different pitch), 6 train and 3 valid takes each.
-fn tiny_keywords(root: &Path) {
-    let keywords = [("low", 300.0), ("mid", 800.0), ("high", 1800.0), ("top", 3500.0)];
-    let mut rng = deltarnn::rng::Rng::seed(7);
-    let (mut train, mut valid) = (String::from("path,speaker,keyword\n"), String::from("path,speaker,keyword\n"));
-    for (keyword, freq_hz) in keywords {
-        for take in 0..9 {
-            let rel = format!("{keyword}/s{take}.wav");
-            let rate = 16_000.0;
-            let (start, end) = (0.1 + 0.05 * rng.uniform(), 0.4 + 0.05 * rng.uniform());
-            let samples: Vec<f32> = (0..9600)
-                .map(|i| {
-                    let t = i as f64 / rate;
-                    let tone =
-                        if (start..end).contains(&t) { 0.4 * (std::f64::consts::TAU * freq_hz * t).sin() } else { 0.0 };
-                    (tone + 0.003 * rng.normal()) as f32
-                })
-                .collect();
-            std::fs::create_dir_all(root.join(keyword)).unwrap();
-            deltarnn::audio::wav::write_wav_i16(&root.join(&rel), 16_000, &samples).unwrap();
-            let line = format!("{rel},s{take},{keyword}\n");
-            if take < 6 {
-                train.push_str(&line)
-            } else {
-                valid.push_str(&line)
-            }
-        }
-    }
-    std::fs::write(root.join("train.csv"), train).unwrap();
-    std::fs::write(root.join("valid.csv"), valid).unwrap();
-}
+use std::process::Output;
 
 fn learn(data: &Path, cache: &Path, out: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
@@ -69,7 +35,7 @@ fn learn(data: &Path, cache: &Path, out: &Path, extra: &[&str]) -> Output {
 fn learn_runs_delta_and_dense_and_writes_json_and_plot() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("kw");
-    tiny_keywords(&data);
+    tone_keywords(&data);
     let (cache, out) = (dir.path().join("cache"), dir.path().join("run"));
     let result = learn(&data, &cache, &out, &["--base", "2", "--step", "1", "--classes", "top,low,mid,high"]);
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
@@ -117,7 +83,7 @@ fn learn_runs_delta_and_dense_and_writes_json_and_plot() {
 fn bad_learn_inputs_give_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("kw");
-    tiny_keywords(&data);
+    tone_keywords(&data);
     let (cache, out) = (dir.path().join("cache"), dir.path().join("run"));
     let cases: [(&[&str], &str); 4] = [
         (&["--base", "5", "--step", "1"], "base of 5 classes is larger than the 4 classes available"),

@@ -1,0 +1,215 @@
+//! Flags several subcommands share (flattened into their `Args`), and what each set of flags
+//! means to the library: a model's shape, how to train, which network runs, where the data's
+//! cache goes.
+
+use anyhow::{Context, Result};
+use deltarnn::audio::Limits;
+use deltarnn::data::{BadFilePolicy, LoadOptions};
+use deltarnn::nn::loss::Readout;
+use deltarnn::nn::{CellKind, Mode, Model};
+use deltarnn::train::TrainConfig;
+use deltarnn::Thresholds;
+use std::path::{Path, PathBuf};
+
+/// All cores of this machine: the default of every `--threads`.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// The model's shape and thresholds.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ModelArgs {
+    /// Recurrent cell.
+    #[arg(long, default_value = "lstm")]
+    pub cell: CellKind,
+    /// Stacked recurrent layers.
+    #[arg(long, default_value_t = 2)]
+    pub layers: usize,
+    /// Hidden units per layer.
+    #[arg(long, default_value_t = 64)]
+    pub hidden: usize,
+    /// Input threshold theta_x.
+    #[arg(long, default_value_t = 0.1)]
+    pub theta_x: f64,
+    /// Hidden threshold theta_h.
+    #[arg(long, default_value_t = 0.1)]
+    pub theta_h: f64,
+}
+
+impl ModelArgs {
+    /// theta_x and theta_h.
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds { input: self.theta_x, hidden: self.theta_h }
+    }
+}
+
+/// How to train.
+#[derive(clap::Args, Clone, Debug)]
+pub struct TrainArgs {
+    /// Maximum epochs.
+    #[arg(long, default_value_t = 30)]
+    pub epochs: usize,
+    /// Sequences per update.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Peak learning rate (AdamW).
+    #[arg(long, default_value_t = 2e-3)]
+    pub lr: f64,
+    /// AdamW weight decay.
+    #[arg(long, default_value_t = 0.01)]
+    pub weight_decay: f64,
+    /// Gradient norm clip.
+    #[arg(long, default_value_t = 200.0)]
+    pub clip_norm: f64,
+    /// Warm-up updates (linear ramp of the learning rate).
+    #[arg(long, default_value_t = 50)]
+    pub warmup: usize,
+    /// Stop after this many epochs without a better validation accuracy (0 = never).
+    #[arg(long, default_value_t = 8)]
+    pub early_stop: usize,
+    /// Worker threads [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Seed of initialisation and shuffling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Ordinary dense BPTT of the same model (the baseline).
+    #[arg(long)]
+    pub dense: bool,
+    /// Epochs of dense pretraining before retraining as a Delta network.
+    #[arg(long, default_value_t = 0)]
+    pub pretrain_dense_epochs: usize,
+    /// L1 penalty on delta_h (encourages sparsity).
+    #[arg(long, default_value_t = 0.0)]
+    pub l1_beta: f64,
+    /// Utterance readout: last-non-silence (the authors') or mean-over-frames.
+    #[arg(long, default_value = "last-non-silence")]
+    pub readout: ReadoutArg,
+}
+
+impl TrainArgs {
+    /// The library's configuration for these flags.
+    pub fn config(&self) -> TrainConfig {
+        TrainConfig {
+            epochs: self.epochs,
+            batch_size: self.batch,
+            learning_rate: self.lr,
+            weight_decay: self.weight_decay,
+            clip_norm: self.clip_norm,
+            warmup_steps: self.warmup,
+            early_stop_patience: self.early_stop,
+            dense: self.dense,
+            pretrain_dense_epochs: self.pretrain_dense_epochs,
+            l1_beta: self.l1_beta,
+            seed: self.seed,
+            threads: self.threads.unwrap_or_else(default_threads),
+            readout: self.readout.into(),
+            ..TrainConfig::default()
+        }
+    }
+}
+
+/// Readout as a command-line value.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ReadoutArg {
+    /// Class of the last frame whose arg-max is not silence.
+    LastNonSilence,
+    /// Highest mean probability over frames.
+    MeanOverFrames,
+}
+
+impl From<ReadoutArg> for Readout {
+    fn from(r: ReadoutArg) -> Self {
+        match r {
+            ReadoutArg::LastNonSilence => Readout::LastNonSilence,
+            ReadoutArg::MeanOverFrames => Readout::MeanOverFrames,
+        }
+    }
+}
+
+/// Thresholds that override a trained model's own.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ThresholdArgs {
+    /// Input threshold theta_x (default: the model's).
+    #[arg(long)]
+    pub theta_x: Option<f64>,
+    /// Hidden threshold theta_h (default: the model's).
+    #[arg(long)]
+    pub theta_h: Option<f64>,
+}
+
+impl ThresholdArgs {
+    /// The model's thresholds, overridden by the values given, checked.
+    pub fn resolve(&self, model: &Model<f32>) -> Result<Thresholds> {
+        let thresholds = Thresholds {
+            input: self.theta_x.unwrap_or(model.config.thresholds.input),
+            hidden: self.theta_h.unwrap_or(model.config.thresholds.hidden),
+        };
+        thresholds.validate().context("--theta-x / --theta-h")?;
+        Ok(thresholds)
+    }
+}
+
+/// Which network runs a trained model: the Delta network at its thresholds (or those given), or
+/// the standard network.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ModeArgs {
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
+    /// Run the standard (dense) LSTM/GRU instead of the Delta network.
+    #[arg(long)]
+    pub dense: bool,
+}
+
+impl ModeArgs {
+    /// The mode these flags select for `model`.
+    pub fn resolve(&self, model: &Model<f32>) -> Result<Mode> {
+        Ok(Mode::new(self.dense, self.thresholds.resolve(model)?))
+    }
+}
+
+/// Where the cache goes and how bad files and long utterances are handled.
+#[derive(clap::Args, Clone, Debug)]
+pub struct DataArgs {
+    /// Feature cache folder [default: <DATA>/.deltarnn-cache].
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Stop at the first bad audio file instead of reporting and skipping it.
+    #[arg(long)]
+    pub stop_on_bad_file: bool,
+    /// Longest utterance accepted, seconds.
+    #[arg(long, default_value_t = Limits::default().max_utterance_seconds)]
+    pub max_utterance_seconds: f64,
+    /// Largest audio file accepted, bytes.
+    #[arg(long, default_value_t = Limits::default().max_file_bytes)]
+    pub max_file_bytes: u64,
+}
+
+impl Default for DataArgs {
+    fn default() -> Self {
+        let limits = Limits::default();
+        DataArgs {
+            cache_dir: None,
+            stop_on_bad_file: false,
+            max_utterance_seconds: limits.max_utterance_seconds,
+            max_file_bytes: limits.max_file_bytes,
+        }
+    }
+}
+
+impl DataArgs {
+    /// The audio limits these flags set.
+    pub fn limits(&self) -> Limits {
+        Limits { max_utterance_seconds: self.max_utterance_seconds, max_file_bytes: self.max_file_bytes }
+    }
+
+    /// Load options for the dataset in `dir` (default cache inside it), default front end.
+    pub fn options(&self, dir: &Path) -> LoadOptions {
+        LoadOptions {
+            limits: self.limits(),
+            on_bad_file: if self.stop_on_bad_file { BadFilePolicy::Stop } else { BadFilePolicy::Skip },
+            cache_dir: Some(self.cache_dir.clone().unwrap_or_else(|| LoadOptions::default_cache_dir(dir))),
+            ..LoadOptions::default()
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! The accelerator `simulate` models: its flags and the library configuration they make.
+
+use anyhow::{bail, Result};
+use deltarnn::sim::{Format, SimConfig};
+
+/// The simulated accelerator.
+#[derive(clap::Args)]
+pub struct MachineArgs {
+    /// Processing elements.
+    #[arg(long, default_value_t = 16)]
+    pub pes: usize,
+    /// Datapath number format: bf16 or fxp16.
+    #[arg(long, default_value = "bf16")]
+    pub format: Format,
+    /// DRAM bandwidth, GB/s (10^9 bytes per second).
+    #[arg(long, default_value_t = 25.6)]
+    pub dram_gbps: f64,
+    /// Accelerator clock, MHz (DRAM bytes per cycle = GB/s x 1000 / MHz).
+    #[arg(long, default_value_t = 200.0)]
+    pub clock_mhz: f64,
+    /// DRAM latency in cycles (paid by each step descriptor fetch).
+    #[arg(long, default_value_t = 100)]
+    pub dram_latency: u64,
+    /// On-chip SRAM banks (word-interleaved).
+    #[arg(long, default_value_t = 32)]
+    pub sram_banks: usize,
+    /// Ports per SRAM bank.
+    #[arg(long, default_value_t = 2)]
+    pub sram_ports: usize,
+    /// Widest layer input or hidden size the accelerator accepts.
+    #[arg(long, default_value_t = 256)]
+    pub max_width: usize,
+}
+
+impl MachineArgs {
+    /// The accelerator these flags describe with `pes` PEs and `dram_gbps` of DRAM bandwidth
+    /// (the sweep varies both), validated.
+    pub fn config(&self, pes: usize, dram_gbps: f64) -> Result<SimConfig> {
+        if !(self.clock_mhz.is_finite() && self.clock_mhz > 0.0) {
+            bail!("--clock-mhz must be positive, got {}", self.clock_mhz);
+        }
+        if !(dram_gbps.is_finite() && dram_gbps > 0.0) {
+            bail!("--dram-gbps must be positive, got {dram_gbps}");
+        }
+        let config = SimConfig {
+            pes,
+            dram_bytes_per_cycle: dram_gbps * 1000.0 / self.clock_mhz,
+            dram_latency_cycles: self.dram_latency,
+            max_width: self.max_width,
+            sram_banks: self.sram_banks,
+            sram_ports: self.sram_ports,
+            ..SimConfig::default()
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}

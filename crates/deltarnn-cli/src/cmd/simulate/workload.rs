@@ -1,0 +1,99 @@
+//! What `simulate` runs: the layer traces of a trace file, or generated layers at given
+//! sparsities, and the flags that choose them.
+
+use anyhow::{bail, Context, Result};
+use deltarnn::delta::ActivityTrace;
+use deltarnn::nn::CellKind;
+use deltarnn::rng::Rng;
+use deltarnn::sim::{generate_trace, simulate_layer, Comparison, SimConfig};
+use deltarnn::tracefile;
+use std::path::PathBuf;
+
+/// The workloads to simulate: a recorded trace file, or generated traces.
+#[derive(clap::Args)]
+pub struct WorkloadArgs {
+    /// Activity-trace file (docs/trace-format.md) to replay instead of generated traces.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["sparsity", "width", "steps", "cell"])]
+    pub trace: Option<PathBuf>,
+    /// Temporal sparsities of the generated traces (fraction of the columns that do not fire).
+    #[arg(long, value_delimiter = ',', default_value = "0.5,0.8,0.9")]
+    pub sparsity: Vec<f64>,
+    /// Generated layer width: input size and hidden size.
+    #[arg(long, default_value_t = 256)]
+    pub width: usize,
+    /// Generated time steps.
+    #[arg(long, default_value_t = 256)]
+    pub steps: usize,
+    /// Recurrent cell of generated traces (rows = 4 x width for LSTM, 3 x width for GRU).
+    #[arg(long, default_value = "lstm")]
+    pub cell: CellKind,
+    /// Seed of generated traces and of the weights and gradients of the value check.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// A set of layer traces simulated together (one generated layer, or every layer of every
+/// sequence of a trace file), run back to back.
+pub struct Workload {
+    /// Short name for tables ("s=0.90" or the file name).
+    pub label: String,
+    /// Cell of every layer.
+    pub cell: CellKind,
+    /// The layer traces.
+    pub traces: Vec<ActivityTrace<f32>>,
+}
+
+impl Workload {
+    /// Fraction of delta elements that did not fire, over every trace.
+    pub fn sparsity(&self) -> f64 {
+        let (mut fired, mut total) = (0usize, 0usize);
+        for t in &self.traces {
+            fired += t.input.fired() + t.hidden.fired();
+            total += t.steps() * (t.n_input + t.n_hidden);
+        }
+        1.0 - fired as f64 / total.max(1) as f64
+    }
+
+    /// Simulates every trace dense and sparse and sums the counts.
+    pub fn simulate(&self, config: &SimConfig) -> deltarnn::Result<Comparison> {
+        let mut total: Option<Comparison> = None;
+        for trace in &self.traces {
+            let c = simulate_layer(config, self.cell, trace)?;
+            match &mut total {
+                Some(t) => t.add(&c),
+                None => total = Some(c),
+            }
+        }
+        Ok(total.unwrap_or(Comparison { dense: Default::default(), sparse: Default::default() }))
+    }
+}
+
+impl WorkloadArgs {
+    /// The workloads: the trace file's, or one generated layer per sparsity.
+    pub fn workloads(&self) -> Result<Vec<Workload>> {
+        if let Some(path) = &self.trace {
+            let file = tracefile::read(path).with_context(|| format!("reading trace file {}", path.display()))?;
+            let label = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if file.sequences.is_empty() {
+                bail!("trace file {} holds no sequences", path.display());
+            }
+            let traces = file.sequences.into_iter().flatten().collect();
+            return Ok(vec![Workload { label, cell: file.cell, traces }]);
+        }
+        if let Some(s) = self.sparsity.iter().find(|s| !(**s >= 0.0 && **s < 1.0)) {
+            bail!("--sparsity values must be in [0, 1), got {s}");
+        }
+        if self.steps == 0 {
+            bail!("--steps must be at least 1");
+        }
+        Ok(self
+            .sparsity
+            .iter()
+            .map(|&s| Workload {
+                label: format!("s={s:.2}"),
+                cell: self.cell,
+                traces: vec![generate_trace(self.width, self.width, self.steps, s, &mut Rng::seed(self.seed))],
+            })
+            .collect())
+    }
+}
