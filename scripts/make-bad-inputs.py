@@ -3,7 +3,7 @@
 
 Every file is generated here, nothing is downloaded. `good_*` files are valid and let a test
 pair one bad file with otherwise good inputs; every other file is broken in the way its name
-says. crates/deltarnn-cli/tests/bad_inputs.rs runs every file-reading command against them, and
+says. crates/deltarnn-cli/tests/it/bad_inputs.rs runs every file-reading command against them, and
 scripts/fuzz.sh seeds its corpora from them. Re-run after changing this script:
 
     python3 scripts/make-bad-inputs.py

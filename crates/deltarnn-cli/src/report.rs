@@ -4,7 +4,7 @@ use crate::plot::{line_chart, Series};
 use anyhow::Result;
 use deltarnn::files::write_atomic;
 use deltarnn::train::run::RunDir;
-use deltarnn::train::{Evaluation, TrainState};
+use deltarnn::train::{EpochRecord, Evaluation, TrainState};
 
 /// One line for the terminal.
 pub fn summary_line(m: &serde_json::Value) -> String {
@@ -23,52 +23,55 @@ pub fn summary_line(m: &serde_json::Value) -> String {
 
 /// Writes report.md, loss.png, accuracy.png, sparsity.png and ops.png into the run.
 pub fn write(run: &RunDir, state: &TrainState, test: &Evaluation, metrics: &serde_json::Value) -> Result<()> {
-    let h = &state.history;
-    let epochs = |get: &dyn Fn(&deltarnn::train::EpochRecord) -> f64| -> Vec<(f64, f64)> {
-        h.iter().map(|r| (r.epoch as f64, get(r))).collect()
-    };
-    line_chart(
-        &run.path("loss.png"),
-        "Loss per frame",
-        "epoch",
-        "cross-entropy",
-        &[
-            Series { name: "train".into(), points: epochs(&|r| r.train_loss) },
-            Series { name: "valid".into(), points: epochs(&|r| r.valid_loss) },
-        ],
-    )?;
-    line_chart(
-        &run.path("accuracy.png"),
-        "Utterance accuracy",
-        "epoch",
-        "accuracy (%)",
-        &[
-            Series { name: "train".into(), points: epochs(&|r| 100.0 * r.train_accuracy) },
-            Series { name: "valid".into(), points: epochs(&|r| 100.0 * r.valid_accuracy) },
-        ],
-    )?;
-    line_chart(
-        &run.path("sparsity.png"),
-        "Temporal sparsity while training",
-        "epoch",
-        "zero deltas (%)",
-        &[
-            Series { name: "delta_x".into(), points: epochs(&|r| 100.0 * r.sparsity.delta_x) },
-            Series { name: "delta_h".into(), points: epochs(&|r| 100.0 * r.sparsity.delta_h) },
-            Series { name: "overall".into(), points: epochs(&|r| 100.0 * r.sparsity.overall) },
-        ],
-    )?;
-    line_chart(
-        &run.path("ops.png"),
-        "Training matrix operations per epoch",
-        "epoch",
-        "GOP",
-        &[
-            Series { name: "dense".into(), points: epochs(&|r| r.ops_dense as f64 / 1e9) },
-            Series { name: "actual".into(), points: epochs(&|r| r.ops_actual as f64 / 1e9) },
-        ],
-    )?;
+    write_plots(run, &state.history)?;
+    write_atomic(&run.path("report.md"), markdown(test, metrics).as_bytes())?;
+    Ok(())
+}
 
+/// The four curves over the epochs of `h`.
+fn write_plots(run: &RunDir, h: &[EpochRecord]) -> Result<()> {
+    let series = |name: &str, get: &dyn Fn(&EpochRecord) -> f64| Series {
+        name: name.into(),
+        points: h.iter().map(|r| (r.epoch as f64, get(r))).collect(),
+    };
+    let plots = [
+        (
+            "loss.png",
+            "Loss per frame",
+            "cross-entropy",
+            vec![series("train", &|r| r.train_loss), series("valid", &|r| r.valid_loss)],
+        ),
+        (
+            "accuracy.png",
+            "Utterance accuracy",
+            "accuracy (%)",
+            vec![series("train", &|r| 100.0 * r.train_accuracy), series("valid", &|r| 100.0 * r.valid_accuracy)],
+        ),
+        (
+            "sparsity.png",
+            "Temporal sparsity while training",
+            "zero deltas (%)",
+            vec![
+                series("delta_x", &|r| 100.0 * r.sparsity.delta_x),
+                series("delta_h", &|r| 100.0 * r.sparsity.delta_h),
+                series("overall", &|r| 100.0 * r.sparsity.overall),
+            ],
+        ),
+        (
+            "ops.png",
+            "Training matrix operations per epoch",
+            "GOP",
+            vec![series("dense", &|r| r.ops_dense as f64 / 1e9), series("actual", &|r| r.ops_actual as f64 / 1e9)],
+        ),
+    ];
+    for (file, title, y_label, curves) in plots {
+        line_chart(&run.path(file), title, "epoch", y_label, &curves)?;
+    }
+    Ok(())
+}
+
+/// report.md: the summary, the metrics table, inference sparsity per layer and the curves.
+fn markdown(test: &Evaluation, metrics: &serde_json::Value) -> String {
     let mut md = String::new();
     md.push_str("# Training report\n\n");
     md.push_str(&format!("{}\n\n", summary_line(metrics)));
@@ -97,6 +100,5 @@ pub fn write(run: &RunDir, state: &TrainState, test: &Evaluation, metrics: &serd
     }
     md.push_str("\n## Curves\n\n![loss](loss.png)\n\n![accuracy](accuracy.png)\n\n![sparsity](sparsity.png)\n\n![ops](ops.png)\n\n");
     md.push_str("Per-epoch figures are in `history.csv`; the full configuration is in `metrics.json`.\n");
-    write_atomic(&run.path("report.md"), md.as_bytes())?;
-    Ok(())
+    md
 }

@@ -52,25 +52,30 @@ pub struct Args {
     json: bool,
 }
 
+/// Synthesizes the default corpus into `args.corpus` unless it already holds one.
+fn ensure_corpus(args: &Args) -> Result<()> {
+    if args.corpus.join("data").join("train_data.csv").exists() {
+        eprintln!("using the corpus in {}", args.corpus.display());
+        return Ok(());
+    }
+    eprintln!("synthesizing the default corpus into {} (espeak-ng)", args.corpus.display());
+    let options = SynthOptions { seed: args.seed, n_speakers: args.speakers, ..SynthOptions::default() };
+    let mut bars = Bars::default();
+    let summary = synthesize(&args.corpus, &options, |p| bars.update(p))
+        .with_context(|| format!("synthesizing a corpus into {}", args.corpus.display()))?;
+    bars.finish();
+    let [train, valid, test] = summary.n_utterances;
+    eprintln!(
+        "corpus: {train} train / {valid} valid / {test} test utterances, {:.1} min of audio",
+        summary.total_seconds / 60.0
+    );
+    Ok(())
+}
+
 /// Runs `deltarnn demo`.
 pub fn run(args: Args) -> Result<()> {
     let start = Instant::now();
-    let has_corpus = args.corpus.join("data").join("train_data.csv").exists();
-    if !has_corpus {
-        eprintln!("synthesizing the default corpus into {} (espeak-ng)", args.corpus.display());
-        let options = SynthOptions { seed: args.seed, n_speakers: args.speakers, ..SynthOptions::default() };
-        let mut bars = Bars::default();
-        let summary = synthesize(&args.corpus, &options, |p| bars.update(p))
-            .with_context(|| format!("synthesizing a corpus into {}", args.corpus.display()))?;
-        bars.finish();
-        let [train, valid, test] = summary.n_utterances;
-        eprintln!(
-            "corpus: {train} train / {valid} valid / {test} test utterances, {:.1} min of audio",
-            summary.total_seconds / 60.0
-        );
-    } else {
-        eprintln!("using the corpus in {}", args.corpus.display());
-    }
+    ensure_corpus(&args)?;
     let data_args =
         DataArgs { cache_dir: None, stop_on_bad_file: false, max_utterance_seconds: 30.0, max_file_bytes: 64 << 20 };
     let dataset = dataset::load(&args.corpus, &data_args, None, false)?;

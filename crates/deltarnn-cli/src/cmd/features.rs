@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use deltarnn::data::{CacheStatus, LoadOptions};
+use deltarnn::data::{CacheStatus, Dataset, LoadOptions};
 
 use crate::args::DataArgs;
 use crate::dataset::load_with;
@@ -24,20 +24,12 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let feature_config = match &args.feature_config {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).with_context(|| format!("reading feature config {}", path.display()))?;
-            serde_json::from_str(&text).with_context(|| format!("parsing feature config {}", path.display()))?
-        }
-        None => Default::default(),
-    };
-    let options = LoadOptions { feature_config, ..args.dataset.options(&args.data) };
-    let start = Instant::now();
-    let dataset = load_with(&args.data, &options, false)?;
-    let seconds = start.elapsed().as_secs_f64();
-    let splits: Vec<_> = dataset
+/// One split's line: name, utterances, frames, fraction of speech frames, what the cache did.
+type SplitSummary = (&'static str, usize, usize, f64, String);
+
+/// What each split holds and what its cache did.
+fn split_summaries(dataset: &Dataset) -> Vec<SplitSummary> {
+    dataset
         .cache
         .iter()
         .map(|(split, status)| {
@@ -54,7 +46,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let speech_fraction = speech as f64 / n_frames.max(1) as f64;
             (split.name(), examples.len(), n_frames, speech_fraction, status)
         })
-        .collect();
+        .collect()
+}
+
+/// Runs `deltarnn features`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let feature_config = match &args.feature_config {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("reading feature config {}", path.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("parsing feature config {}", path.display()))?
+        }
+        None => Default::default(),
+    };
+    let options = LoadOptions { feature_config, ..args.dataset.options(&args.data) };
+    let start = Instant::now();
+    let dataset = load_with(&args.data, &options, false)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let splits = split_summaries(&dataset);
     if args.json {
         let json = serde_json::json!({
             "kind": dataset.kind,

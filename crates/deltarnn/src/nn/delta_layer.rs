@@ -54,6 +54,7 @@ impl<T: Real> Layer<T> {
         let zeros = vec![T::ZERO; h];
         let mut memory = vec![T::ZERO; m];
         self.initial_memory(&mut memory);
+        let mut h_ref = vec![T::ZERO; h];
         // Input deltas do not depend on the recurrence, so the whole sequence is encoded first;
         // the reference states x_ref of every step are kept in case the matrix form is chosen.
         let mut x_ref = vec![T::ZERO; f];
@@ -72,7 +73,6 @@ impl<T: Real> Layer<T> {
                 Some(projection)
             }
         };
-        let mut h_ref = vec![T::ZERO; h];
         let mut gate_input = vec![T::ZERO; m];
         for t in 0..steps {
             let h_prev = if t == 0 { &zeros[..] } else { &tape.hidden[(t - 1) * h..t * h] };

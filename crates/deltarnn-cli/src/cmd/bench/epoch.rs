@@ -3,7 +3,7 @@
 //! job's settings (2 x 64 LSTM, batch 16, theta 0.1, L1 beta 1e-5).
 
 use super::{median, Output};
-use crate::args::DataArgs;
+use crate::args::{default_threads, DataArgs};
 use crate::dataset::load;
 use anyhow::{bail, Context, Result};
 use deltarnn::data::Example;
@@ -46,13 +46,44 @@ fn one_epoch(model: &Model<f32>, config: &TrainConfig, train: &[Example]) -> Res
     Ok((record.train_seconds, 1.0 - record.ops_actual as f64 / record.ops_dense.max(1) as f64))
 }
 
+/// `--epoch-repeats` Delta epochs alternating with as many dense epochs from `model` on
+/// `threads` threads: the median seconds of each and the fraction of matrix work Delta skipped.
+fn alternate_epochs(
+    model: &Model<f32>,
+    args: &EpochArgs,
+    seed: u64,
+    threads: usize,
+    train: &[Example],
+) -> Result<(f64, f64, f64)> {
+    let base = TrainConfig {
+        epochs: 1,
+        batch_size: args.epoch_batch,
+        learning_rate: 4e-3,
+        seed,
+        threads,
+        early_stop_patience: 0,
+        ..TrainConfig::default()
+    };
+    let delta = TrainConfig { l1_beta: args.l1_beta, ..base.clone() };
+    let dense = TrainConfig { dense: true, ..base };
+    let (mut delta_s, mut dense_s, mut skipped) = (Vec::new(), Vec::new(), 0.0);
+    for _ in 0..args.epoch_repeats {
+        let (s, skip) = one_epoch(model, &delta, train)?;
+        delta_s.push(s);
+        skipped = skip;
+        dense_s.push(one_epoch(model, &dense, train)?.0);
+    }
+    Ok((median(&mut delta_s), median(&mut dense_s), skipped))
+}
+
+/// The epoch section: one training epoch on `args.data`, Delta against dense, on one thread and
+/// on `--threads`, and the thread scaling.
 pub fn run(out: &Output, args: &EpochArgs, seed: u64) -> Result<()> {
     let Some(dir) = &args.data else { bail!("the epoch section needs --data DIR (a dataset, e.g. the demo's corpus)") };
     if args.epoch_repeats == 0 {
         bail!("--epoch-repeats must be at least 1");
     }
-    let all = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = args.threads.unwrap_or(all);
+    let threads = args.threads.unwrap_or_else(default_threads);
     if threads == 0 {
         bail!("--threads must be at least 1");
     }
@@ -84,25 +115,7 @@ pub fn run(out: &Output, args: &EpochArgs, seed: u64) -> Result<()> {
     let mut per_threads = Vec::new();
     let counts: Vec<usize> = if threads == 1 { vec![1] } else { vec![1, threads] };
     for &n in &counts {
-        let base = TrainConfig {
-            epochs: 1,
-            batch_size: args.epoch_batch,
-            learning_rate: 4e-3,
-            seed,
-            threads: n,
-            early_stop_patience: 0,
-            ..TrainConfig::default()
-        };
-        let delta = TrainConfig { l1_beta: args.l1_beta, ..base.clone() };
-        let dense = TrainConfig { dense: true, ..base };
-        let (mut delta_s, mut dense_s, mut skipped) = (Vec::new(), Vec::new(), 0.0);
-        for _ in 0..args.epoch_repeats {
-            let (s, skip) = one_epoch(&model, &delta, train)?;
-            delta_s.push(s);
-            skipped = skip;
-            dense_s.push(one_epoch(&model, &dense, train)?.0);
-        }
-        let (delta_s, dense_s) = (median(&mut delta_s), median(&mut dense_s));
+        let (delta_s, dense_s, skipped) = alternate_epochs(&model, args, seed, n, train)?;
         per_threads.push((n, delta_s, dense_s));
         out.case(
             format!("{n:>7} {delta_s:>10.3} {dense_s:>10.3} {:>7.2}x {:>9.1}%", dense_s / delta_s, skipped * 100.0),
