@@ -85,6 +85,10 @@ pub struct TrainArgs {
     /// Utterance readout: last-non-silence (the authors') or mean-over-frames.
     #[arg(long, default_value = "last-non-silence")]
     pub readout: ReadoutArg,
+    /// Run every Delta product per fired column: never the matrix product form a Delta layer
+    /// uses for a matrix whose inputs mostly fired (which multiplies unfired columns too).
+    #[arg(long)]
+    pub no_product_form: bool,
 }
 
 impl TrainArgs {
@@ -104,6 +108,7 @@ impl TrainArgs {
             seed: self.seed,
             threads: self.threads.unwrap_or_else(default_threads),
             readout: self.readout.into(),
+            product_form: !self.no_product_form,
             ..TrainConfig::default()
         }
     }

@@ -65,9 +65,5 @@ fn read_input(path: &Path, n_features: usize) -> Result<(usize, Vec<f64>)> {
 
 /// The JSON line `forward` and `grad` print: frames, mode, thresholds and the cost report.
 pub fn report_line(steps: usize, mode: Mode, cost: &CostReport) -> serde_json::Value {
-    let thresholds = match mode {
-        Mode::Delta(t) => Some(t),
-        Mode::Dense => None,
-    };
-    serde_json::json!({"frames": steps, "mode": mode.kind(), "thresholds": thresholds, "cost": cost.to_json()})
+    serde_json::json!({"frames": steps, "mode": mode.kind(), "thresholds": mode.thresholds(), "cost": cost.to_json()})
 }

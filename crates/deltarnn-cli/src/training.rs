@@ -138,7 +138,7 @@ impl EpochProgress {
         }
         self.bar.suspend(|| {
             eprintln!(
-                "{} epoch {:>3}: loss {:.4}  valid loss {:.4}  valid acc {:5.1}%  sparsity {:4.1}%  ops -{:4.1}%  {:.1} s{}",
+                "{} epoch {:>3}: loss {:.4}  valid loss {:.4}  valid acc {:5.1}%  sparsity {:4.1}%  ops -{:4.1}% (executed -{:4.1}%)  {:.1} s{}",
                 self.mode,
                 r.epoch,
                 r.train_loss,
@@ -146,6 +146,7 @@ impl EpochProgress {
                 100.0 * r.valid_accuracy,
                 100.0 * r.sparsity.overall,
                 100.0 * (1.0 - r.ops_actual as f64 / r.ops_dense.max(1) as f64),
+                100.0 * (1.0 - r.ops_executed as f64 / r.ops_dense.max(1) as f64),
                 r.train_seconds,
                 if improved { "  *" } else { "" }
             )
@@ -186,7 +187,10 @@ fn metrics_json(
     test: &Evaluation,
     test_is_valid: bool,
 ) -> serde_json::Value {
-    let (dense, actual) = state.history.iter().fold((0u64, 0u64), |(d, a), r| (d + r.ops_dense, a + r.ops_actual));
+    let (dense, actual, executed) = state
+        .history
+        .iter()
+        .fold((0u64, 0u64, 0u64), |(d, a, e), r| (d + r.ops_dense, a + r.ops_actual, e + r.ops_executed));
     let train_sparsity = state.history.last().map(|r| r.sparsity).unwrap_or_default();
     serde_json::json!({
         "test_accuracy": test.accuracy,
@@ -202,7 +206,9 @@ fn metrics_json(
         "ops": {
             "dense": dense,
             "actual": actual,
+            "executed": executed,
             "reduction": if dense == 0 { 0.0 } else { 1.0 - actual as f64 / dense as f64 },
+            "executed_reduction": if dense == 0 { 0.0 } else { 1.0 - executed as f64 / dense as f64 },
         },
         "train_seconds": state.train_seconds(),
         "params": model.n_params(),

@@ -4,12 +4,15 @@
 //! Conventions (spec section 3, the authors' design sheet): 2 ops per MAC; per layer and step the
 //! dense matrix work is 3 x rows x (F + H) MACs (forward product, backward product, weight-gradient
 //! outer product, rows = 4H for LSTM and 3H for GRU); the actual work visits only fired columns.
+//! The executed work is what the kernels multiplied: the fired columns, except where a Delta
+//! layer ran a matrix's non-recurrent products in the matrix product form
+//! ([`crate::nn::MATRIX_PRODUCT_FROM`]), which multiplies every column of that matrix.
 //! Temporal sparsity is the fraction of exactly-zero delta elements. Sequences are processed at
 //! their own length, so padded frames never exist and are never counted.
 
 use crate::delta::ActivityTrace;
 use crate::kernels::Real;
-use crate::nn::{CellKind, Mode, ModelConfig, SequenceTape};
+use crate::nn::{CellKind, Mode, ModelConfig, ProductForm, SequenceTape};
 
 /// Elementwise operations per hidden unit and step, forward: LSTM 4 activations + 3 for c_t +
 /// 1 tanh + 1 for h_t; GRU 2 activations + 3 for n + 4 for h_t.
@@ -25,19 +28,29 @@ const fn backward_elementwise_per_unit(cell: CellKind) -> u64 {
 /// Delta encoder operations per element of v = [x ; h] and step: a subtraction and a comparison.
 const ENCODER_PER_ELEMENT: u64 = 2;
 
-/// Dense and actual multiply-accumulates of one kind of matrix op.
+/// Dense, actual and executed multiply-accumulates of one kind of matrix op.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OpCount {
     /// What a dense implementation multiplies.
     pub dense_macs: u64,
-    /// What the delta implementation multiplies (only fired columns).
+    /// The algorithm's work: the fired columns only (what a per-column implementation, or the
+    /// accelerator, multiplies).
     pub actual_macs: u64,
+    /// What this implementation's kernels multiplied: `actual_macs`, plus the unfired columns of
+    /// a matrix whose products ran in the matrix product form.
+    #[serde(default)]
+    pub executed_macs: u64,
 }
 
 impl OpCount {
     fn add(&mut self, other: OpCount) {
         self.dense_macs += other.dense_macs;
         self.actual_macs += other.actual_macs;
+        self.executed_macs += other.executed_macs;
+    }
+    /// Executed operations (2 per MAC).
+    pub fn executed_ops(&self) -> u64 {
+        2 * self.executed_macs
     }
     /// Dense operations (2 per MAC).
     pub fn dense_ops(&self) -> u64 {
@@ -87,12 +100,12 @@ pub struct LayerCost {
 }
 
 impl LayerCost {
-    /// Counts one layer's trace (delta mode).
+    /// Counts one layer's trace (delta mode), every product per fired column (executed = actual).
     pub fn from_trace<T: Real>(cell: CellKind, trace: &ActivityTrace<T>) -> Self {
         let (f, h, steps) = (trace.n_input as u64, trace.n_hidden as u64, trace.steps() as u64);
         let rows = cell.gates() as u64 * h;
         let fired = trace.input.fired() as u64 * rows + trace.hidden.fired() as u64 * rows;
-        let per_op = OpCount { dense_macs: steps * rows * (f + h), actual_macs: fired };
+        let per_op = OpCount { dense_macs: steps * rows * (f + h), actual_macs: fired, executed_macs: fired };
         LayerCost {
             steps,
             forward_mxv: per_op,
@@ -113,7 +126,8 @@ impl LayerCost {
     pub fn dense(cell: CellKind, n_input: usize, n_hidden: usize, steps: usize) -> Self {
         let (f, h, steps) = (n_input as u64, n_hidden as u64, steps as u64);
         let rows = cell.gates() as u64 * h;
-        let per_op = OpCount { dense_macs: steps * rows * (f + h), actual_macs: steps * rows * (f + h) };
+        let all = steps * rows * (f + h);
+        let per_op = OpCount { dense_macs: all, actual_macs: all, executed_macs: all };
         LayerCost {
             steps,
             forward_mxv: per_op,
@@ -128,6 +142,38 @@ impl LayerCost {
             hidden_fired: steps * h,
             hidden_nonzero: steps * h,
         }
+    }
+
+    /// Counts one layer's trace as [`crate::nn::Layer::forward`] and `backward` in
+    /// [`Mode::Delta`] ran it: a matrix whose inputs fired at least
+    /// [`crate::nn::MATRIX_PRODUCT_FROM`] of the time executed its non-recurrent products in the
+    /// matrix product form, every column; the input gradient E = G W_x of that form ran only
+    /// when `input_gradient` (every layer but the bottom one in training).
+    pub fn from_delta_run<T: Real>(
+        cell: CellKind,
+        trace: &ActivityTrace<T>,
+        product_form: bool,
+        input_gradient: bool,
+    ) -> Self {
+        let mut cost = Self::from_trace(cell, trace);
+        let (f, h, steps) = (trace.n_input as u64, trace.n_hidden as u64, trace.steps() as u64);
+        let rows = cell.gates() as u64 * h;
+        let (fired_x, fired_h) = (trace.input.fired() as u64 * rows, trace.hidden.fired() as u64 * rows);
+        let matrix = |fired: usize, entries: u64| {
+            ProductForm::choose(product_form, fired, entries as usize) == ProductForm::Matrix
+        };
+        let (x_matrix, h_matrix) = (matrix(trace.input.fired(), steps * f), matrix(trace.hidden.fired(), steps * h));
+        let (all_x, all_h) = (steps * f * rows, steps * h * rows);
+        let x_products = if x_matrix { all_x } else { fired_x };
+        cost.forward_mxv.executed_macs = x_products + fired_h;
+        let x_gradient = match (x_matrix, input_gradient) {
+            (false, _) => fired_x, // fused with the weight gradient, per fired column
+            (true, true) => all_x,
+            (true, false) => 0,
+        };
+        cost.backward_mxv.executed_macs = x_gradient + fired_h;
+        cost.weight_grad.executed_macs = x_products + if h_matrix { all_h } else { fired_h };
+        cost
     }
 
     fn add(&mut self, o: &LayerCost) {
@@ -181,7 +227,12 @@ impl CostReport {
     /// Counts one forward (and, for training, backward) pass recorded in `tape`.
     pub fn from_tape<T: Real>(config: &ModelConfig, tape: &SequenceTape<T>, mode: Mode) -> Self {
         let layers = match mode {
-            Mode::Delta(_) => tape.layers.iter().map(|l| LayerCost::from_trace(config.cell, &l.trace)).collect(),
+            Mode::Delta(_) | Mode::DeltaPerColumn(_) => tape
+                .layers
+                .iter()
+                .enumerate()
+                .map(|(k, l)| LayerCost::from_delta_run(config.cell, &l.trace, mode.allows_product_form(), k > 0))
+                .collect(),
             Mode::Dense => (0..config.n_layers)
                 .map(|k| LayerCost::dense(config.cell, config.layer_input(k), config.n_hidden, tape.steps))
                 .collect(),
@@ -234,10 +285,17 @@ impl CostReport {
         }
     }
 
-    /// A JSON summary: per layer and total, dense and actual ops of each matrix op, the training
-    /// reduction and the sparsity.
+    /// A JSON summary: per layer and total, dense, actual and executed ops of each matrix op, the
+    /// training reduction and the sparsity.
     pub fn to_json(&self) -> serde_json::Value {
-        let op = |o: &OpCount| serde_json::json!({"dense_ops": o.dense_ops(), "actual_ops": o.actual_ops(), "reduction": o.reduction()});
+        let op = |o: &OpCount| {
+            serde_json::json!({
+                "dense_ops": o.dense_ops(),
+                "actual_ops": o.actual_ops(),
+                "executed_ops": o.executed_ops(),
+                "reduction": o.reduction(),
+            })
+        };
         let layer = |l: &LayerCost| {
             let frac = |zero: u64, all: u64| {
                 if all == 0 {

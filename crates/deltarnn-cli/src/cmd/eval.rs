@@ -4,7 +4,6 @@ use crate::args::{default_threads, DataArgs, ModeArgs, ReadoutArg};
 use crate::dataset::{self, FrontEnd};
 use anyhow::{bail, Context, Result};
 use deltarnn::bundle::Bundle;
-use deltarnn::nn::Mode;
 use deltarnn::train::evaluate;
 use std::path::PathBuf;
 
@@ -61,11 +60,12 @@ pub fn run(args: Args) -> Result<()> {
         "accuracy": result.accuracy,
         "loss": result.loss,
         "mode": mode.kind(),
-        "thresholds": match mode { Mode::Delta(t) => Some(t), Mode::Dense => None },
+        "thresholds": mode.thresholds(),
         "sparsity": result.cost.sparsity(),
         "inference_ops": {
             "dense": total.forward_mxv.dense_ops(),
             "actual": total.forward_mxv.actual_ops(),
+            "executed": total.forward_mxv.executed_ops(),
             "reduction": total.forward_mxv.reduction(),
         },
         "cost": result.cost.to_json(),

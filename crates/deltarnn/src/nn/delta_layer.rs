@@ -23,7 +23,7 @@ pub const MATRIX_PRODUCT_FROM: f64 = 0.5;
 
 /// How a Delta layer computes one weight matrix's non-recurrent products over a sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum ProductForm {
+pub(crate) enum ProductForm {
     /// Step by step over the fired columns only (`spmv_forward`, `spmv_backward`).
     PerColumn,
     /// As matrix-matrix products over the whole sequence's reference states (forward) or
@@ -33,9 +33,10 @@ pub(super) enum ProductForm {
 
 impl ProductForm {
     /// The form for a matrix of whose `entries` input values over the sequence `fired` fired:
-    /// [`ProductForm::Matrix`] from [`MATRIX_PRODUCT_FROM`] of them.
-    pub(super) fn choose(fired: usize, entries: usize) -> Self {
-        if entries > 0 && fired as f64 >= MATRIX_PRODUCT_FROM * entries as f64 {
+    /// [`ProductForm::Matrix`] from [`MATRIX_PRODUCT_FROM`] of them when `allowed`, else always
+    /// [`ProductForm::PerColumn`].
+    pub(crate) fn choose(allowed: bool, fired: usize, entries: usize) -> Self {
+        if allowed && entries > 0 && fired as f64 >= MATRIX_PRODUCT_FROM * entries as f64 {
             ProductForm::Matrix
         } else {
             ProductForm::PerColumn
@@ -46,8 +47,16 @@ impl ProductForm {
 impl<T: Real> Layer<T> {
     /// The Delta forward pass over `steps` inputs (steps x F, row-major) at `thresholds`:
     /// M_t = M_{t-1} + W_x delta_x + W_h delta_h with M_0 = b, then the gates. Records the
-    /// activity trace, the gates, the cell values and h_t in `tape`.
-    pub(super) fn forward_delta(&self, inputs: &[T], steps: usize, thresholds: Thresholds, tape: &mut LayerTape<T>) {
+    /// activity trace, the gates, the cell values and h_t in `tape`. `product_form` allows
+    /// [`ProductForm::Matrix`] for the input matrix.
+    pub(super) fn forward_delta(
+        &self,
+        inputs: &[T],
+        steps: usize,
+        thresholds: Thresholds,
+        product_form: bool,
+        tape: &mut LayerTape<T>,
+    ) {
         let (f, h, m) = (self.n_input, self.n_hidden, self.memory_len());
         let (ho, rows) = (self.hidden_offset(), self.w_x.rows);
         self.prepare_tape(tape, steps);
@@ -65,7 +74,7 @@ impl<T: Real> Layer<T> {
         }
         // Matrix form: W_x x_ref_t for every step as one product (T, rows); M_t then holds the
         // bias and the hidden part, and the gates read M_t plus this step's projection row.
-        let projection = match ProductForm::choose(tape.trace.input.fired(), steps * f) {
+        let projection = match ProductForm::choose(product_form, tape.trace.input.fired(), steps * f) {
             ProductForm::PerColumn => None,
             ProductForm::Matrix => {
                 let mut projection = vec![T::ZERO; steps * rows];
@@ -95,7 +104,8 @@ impl<T: Real> Layer<T> {
 
     /// The exact sparse backward of [`Layer::forward_delta`] (docs/derivations/sparse-bptt.md),
     /// accumulating (+=) every parameter gradient into `grads` and writing dL/dx into `dinputs`
-    /// (zeroed by the caller) when given. Shapes as [`Layer::backward`].
+    /// (zeroed by the caller) when given. Shapes as [`Layer::backward`]. `product_form` allows
+    /// [`ProductForm::Matrix`].
     ///
     /// Backward in time: dL/dh_t, the gate gradients g_t, G_t = g_t + G_{t+1}; then per fired
     /// column j, e_j = (W^T G_t)_j and dW[:, j] += G_t delta_t[j]; then the kappa carry turns e
@@ -107,12 +117,13 @@ impl<T: Real> Layer<T> {
         tape: &LayerTape<T>,
         dh_ext: &[T],
         l1_beta: T,
+        product_form: bool,
     ) {
         let (f, h, m, steps) = (self.n_input, self.n_hidden, self.memory_len(), tape.steps);
         let (xo, ho, rows) = (self.input_offset(), self.hidden_offset(), self.w_x.rows);
         let trace = &tape.trace;
-        let input_form = ProductForm::choose(trace.input.fired(), steps * f);
-        let hidden_form = ProductForm::choose(trace.hidden.fired(), steps * h);
+        let input_form = ProductForm::choose(product_form, trace.input.fired(), steps * f);
+        let hidden_form = ProductForm::choose(product_form, trace.hidden.fired(), steps * h);
         let zeros = vec![T::ZERO; h];
         let mut gate_grad = vec![T::ZERO; m]; // g_t: dL/dM_t through the gates of step t
         let mut memory_grad = vec![T::ZERO; m]; // G_t: all of dL/dM_t (M_t also starts M_{t+1})

@@ -2,7 +2,11 @@
 //! whole sequence (`matrixmultiply`), so "Delta against dense" is measured against our fastest
 //! dense code: the input projection of the forward pass, both weight gradients and the input
 //! gradient. Only the recurrent products (`W_h h_{t-1}` forward, `W_h^T g_t` backward) stay
-//! per step. The Delta path never uses these: its work is per fired column.
+//! per step. A Delta layer uses them too, for a matrix whose inputs mostly fired over the
+//! sequence (the matrix product form, [`super::MATRIX_PRODUCT_FROM`]): over zero-filled deltas
+//! and reference states, so it multiplies that matrix's unfired columns as well, counted as
+//! executed work in [`crate::cost::OpCount::executed_macs`]; [`super::Mode::DeltaPerColumn`]
+//! never does.
 
 use crate::kernels::gemm::{gemm, Strided, StridedMut};
 use crate::kernels::{ColMajor, Real};

@@ -153,7 +153,9 @@ impl<T: Real> Layer<T> {
     pub fn forward(&self, inputs: &[T], steps: usize, mode: Mode, tape: &mut LayerTape<T>) {
         assert_eq!(inputs.len(), steps * self.n_input, "inputs length");
         match mode {
-            Mode::Delta(thresholds) => self.forward_delta(inputs, steps, thresholds, tape),
+            Mode::Delta(thresholds) | Mode::DeltaPerColumn(thresholds) => {
+                self.forward_delta(inputs, steps, thresholds, mode.allows_product_form(), tape)
+            }
             Mode::Dense => self.forward_dense(inputs, steps, tape),
         }
     }
@@ -272,7 +274,9 @@ impl<T: Real> Layer<T> {
             dx.fill(T::ZERO);
         }
         match mode {
-            Mode::Delta(_) => self.backward_delta(grads, dinputs, tape, dh_ext, l1_beta),
+            Mode::Delta(_) | Mode::DeltaPerColumn(_) => {
+                self.backward_delta(grads, dinputs, tape, dh_ext, l1_beta, mode.allows_product_form())
+            }
             Mode::Dense => self.backward_dense(grads, dinputs, inputs, tape, dh_ext),
         }
     }

@@ -12,6 +12,7 @@ pub mod loss;
 pub mod lstm;
 mod model;
 
+pub(crate) use delta_layer::ProductForm;
 pub use delta_layer::MATRIX_PRODUCT_FROM;
 pub use init::init_params;
 pub use layer::{Layer, LayerState, LayerTape};
@@ -67,9 +68,17 @@ impl std::fmt::Display for CellKind {
 /// How a layer computes its memory.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Mode {
-    /// Delta network: only fired columns are multiplied; the memory accumulates
-    /// (M_t = M_{t-1} + W delta_t), and backward is the temporally sparse BPTT.
+    /// Delta network: the memory accumulates (M_t = M_{t-1} + W delta_t) and backward is the
+    /// temporally sparse BPTT. The recurrent products touch only fired columns; a matrix whose
+    /// inputs mostly fired over the sequence (at least [`MATRIX_PRODUCT_FROM`]) has its
+    /// non-recurrent products (input projection, weight gradient, dL/dx) run as matrix-matrix
+    /// products over zero-filled deltas, which multiply the unfired columns too, faster per
+    /// multiply-add. [`crate::cost::CostReport`] counts both: the fired columns (`actual_macs`)
+    /// and what ran (`executed_macs`).
     Delta(Thresholds),
+    /// The same Delta network with every product per fired column (`--no-product-form`): the
+    /// multiply-adds executed are exactly the fired columns. Same gradient up to summation order.
+    DeltaPerColumn(Thresholds),
     /// Standard LSTM/GRU with ordinary BPTT: every column every step (M_t = b + W v_t).
     Dense,
 }
@@ -88,9 +97,31 @@ impl Mode {
     /// Which network this is, without its thresholds.
     pub fn kind(self) -> ModeKind {
         match self {
-            Mode::Delta(_) => ModeKind::Delta,
+            Mode::Delta(_) | Mode::DeltaPerColumn(_) => ModeKind::Delta,
             Mode::Dense => ModeKind::Dense,
         }
+    }
+
+    /// The firing thresholds of a Delta mode (None when dense).
+    pub fn thresholds(self) -> Option<Thresholds> {
+        match self {
+            Mode::Delta(t) | Mode::DeltaPerColumn(t) => Some(t),
+            Mode::Dense => None,
+        }
+    }
+
+    /// This mode with the product form switched off (`allowed` false) or left as it is: a Delta
+    /// mode becomes [`Mode::DeltaPerColumn`]; dense stays dense.
+    pub fn with_product_form(self, allowed: bool) -> Mode {
+        match self {
+            Mode::Delta(t) | Mode::DeltaPerColumn(t) if !allowed => Mode::DeltaPerColumn(t),
+            other => other,
+        }
+    }
+
+    /// Whether a Delta layer may use [`ProductForm::Matrix`] in this mode.
+    pub(crate) fn allows_product_form(self) -> bool {
+        matches!(self, Mode::Delta(_))
     }
 }
 

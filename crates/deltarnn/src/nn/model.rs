@@ -378,13 +378,13 @@ impl<T: Real> Model<T> {
         self.forward(x, mode, tape);
         let mut dlogits = vec![T::ZERO; tape.logits.len()];
         let (cross_entropy_sum, frames) = loss(&tape.logits, &mut dlogits);
-        let l1_penalty = match mode {
-            Mode::Delta(_) if l1_beta != 0.0 => {
-                l1_beta * tape.layers.iter().flat_map(|l| &l.trace.hidden.values).map(|v| v.to_f64().abs()).sum::<f64>()
-            }
-            _ => 0.0,
+        let is_delta = mode.thresholds().is_some();
+        let l1_penalty = if is_delta && l1_beta != 0.0 {
+            l1_beta * tape.layers.iter().flat_map(|l| &l.trace.hidden.values).map(|v| v.to_f64().abs()).sum::<f64>()
+        } else {
+            0.0
         };
-        let beta = if matches!(mode, Mode::Delta(_)) { T::from_f64(l1_beta) } else { T::ZERO };
+        let beta = if is_delta { T::from_f64(l1_beta) } else { T::ZERO };
         self.backward(grads, None, x, tape, mode, &dlogits, beta);
         SequenceLoss { cross_entropy_sum, frames, l1_penalty }
     }

@@ -464,6 +464,7 @@ fn finish_epoch<U: Utterance>(
         sparsity: totals.cost.sparsity(),
         ops_dense: training.dense_ops(),
         ops_actual: training.actual_ops(),
+        ops_executed: training.executed_ops(),
         train_seconds,
     });
     state.epochs_done += 1;

@@ -101,6 +101,15 @@ pub struct TrainConfig {
     pub threads: usize,
     /// How an utterance's class is read from its frames.
     pub readout: Readout,
+    /// Whether a Delta layer may run a mostly-fired matrix's non-recurrent products as matrix
+    /// products ([`Mode::Delta`]); false runs every product per fired column
+    /// ([`Mode::DeltaPerColumn`], `--no-product-form`).
+    #[serde(default = "product_form_default")]
+    pub product_form: bool,
+}
+
+fn product_form_default() -> bool {
+    true
 }
 
 impl Default for TrainConfig {
@@ -122,6 +131,7 @@ impl Default for TrainConfig {
             seed: 0,
             threads: 1,
             readout: Readout::LastNonSilence,
+            product_form: true,
         }
     }
 }
@@ -131,7 +141,7 @@ impl TrainConfig {
     /// one home of theta: [`crate::nn::ModelConfig::thresholds`]), or the standard network when
     /// [`TrainConfig::dense`].
     pub fn mode(&self, thresholds: Thresholds) -> Mode {
-        Mode::new(self.dense, thresholds)
+        Mode::new(self.dense, thresholds).with_product_form(self.product_form)
     }
 
     /// The mode of epoch `epoch` (0-based): dense during the dense pretraining epochs, else
@@ -193,8 +203,12 @@ pub struct EpochRecord {
     pub sparsity: Sparsity,
     /// Dense training matrix ops of the epoch (forward, backward, weight gradient; 2 per MAC).
     pub ops_dense: u64,
-    /// Actual training matrix ops of the epoch.
+    /// Actual training matrix ops of the epoch (the fired columns).
     pub ops_actual: u64,
+    /// Training matrix ops the kernels executed (the fired columns, plus the unfired ones of the
+    /// matrix product form).
+    #[serde(default)]
+    pub ops_executed: u64,
     /// Wall-clock seconds of the epoch's training (not evaluation).
     pub train_seconds: f64,
 }

@@ -166,12 +166,12 @@ pub fn state_from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model<f32>, TrainS
 /// history.csv: one row per epoch.
 pub fn history_csv(history: &[EpochRecord]) -> String {
     let mut out = String::from(
-        "epoch,mode,train_loss,train_accuracy,valid_loss,valid_accuracy,learning_rate,sparsity_delta_x,sparsity_delta_h,sparsity_overall,ops_dense,ops_actual,ops_reduction,train_seconds\n",
+        "epoch,mode,train_loss,train_accuracy,valid_loss,valid_accuracy,learning_rate,sparsity_delta_x,sparsity_delta_h,sparsity_overall,ops_dense,ops_actual,ops_reduction,train_seconds,ops_executed\n",
     );
     for r in history {
         let reduction = if r.ops_dense == 0 { 0.0 } else { 1.0 - r.ops_actual as f64 / r.ops_dense as f64 };
         out.push_str(&format!(
-            "{},{},{:.6},{:.6},{:.6},{:.6},{:.3e},{:.6},{:.6},{:.6},{},{},{:.6},{:.3}\n",
+            "{},{},{:.6},{:.6},{:.6},{:.6},{:.3e},{:.6},{:.6},{:.6},{},{},{:.6},{:.3},{}\n",
             r.epoch,
             r.mode,
             r.train_loss,
@@ -185,7 +185,8 @@ pub fn history_csv(history: &[EpochRecord]) -> String {
             r.ops_dense,
             r.ops_actual,
             reduction,
-            r.train_seconds
+            r.train_seconds,
+            r.ops_executed
         ));
     }
     out

@@ -12,6 +12,7 @@ mod golden_rnn;
 mod gradcheck;
 mod incremental;
 mod kernels;
+mod product_form;
 mod robustness;
 mod synth;
 mod trainer;

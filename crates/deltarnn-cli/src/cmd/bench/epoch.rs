@@ -2,7 +2,7 @@
 //! sparse BPTT against dense BPTT, on 1 thread and on all threads (wall clock), with the main
 //! job's settings (2 x 64 LSTM, batch 16, theta 0.1, L1 beta 1e-5).
 
-use super::{median, Output};
+use super::{median, Output, Settings};
 use crate::args::{default_threads, DataArgs};
 use crate::dataset::load;
 use anyhow::{bail, Context, Result};
@@ -51,11 +51,13 @@ fn one_epoch(model: &Model<f32>, config: &TrainConfig, train: &[Example]) -> Res
 fn alternate_epochs(
     model: &Model<f32>,
     args: &EpochArgs,
-    seed: u64,
+    settings: &Settings,
     threads: usize,
     train: &[Example],
 ) -> Result<(f64, f64, f64)> {
+    let seed = settings.seed;
     let base = TrainConfig {
+        product_form: settings.product_form,
         epochs: 1,
         batch_size: args.epoch_batch,
         learning_rate: 4e-3,
@@ -78,7 +80,8 @@ fn alternate_epochs(
 
 /// The epoch section: one training epoch on `args.data`, Delta against dense, on one thread and
 /// on `--threads`, and the thread scaling.
-pub fn run(out: &Output, args: &EpochArgs, seed: u64) -> Result<()> {
+pub fn run(out: &Output, args: &EpochArgs, settings: &Settings) -> Result<()> {
+    let seed = settings.seed;
     let Some(dir) = &args.data else { bail!("the epoch section needs --data DIR (a dataset, e.g. the demo's corpus)") };
     if args.epoch_repeats == 0 {
         bail!("--epoch-repeats must be at least 1");
@@ -115,7 +118,7 @@ pub fn run(out: &Output, args: &EpochArgs, seed: u64) -> Result<()> {
     let mut per_threads = Vec::new();
     let counts: Vec<usize> = if threads == 1 { vec![1] } else { vec![1, threads] };
     for &n in &counts {
-        let (delta_s, dense_s, skipped) = alternate_epochs(&model, args, seed, n, train)?;
+        let (delta_s, dense_s, skipped) = alternate_epochs(&model, args, settings, n, train)?;
         per_threads.push((n, delta_s, dense_s));
         out.case(
             format!("{n:>7} {delta_s:>10.3} {dense_s:>10.3} {:>7.2}x {:>9.1}%", dense_s / delta_s, skipped * 100.0),

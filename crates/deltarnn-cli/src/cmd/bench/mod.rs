@@ -17,7 +17,7 @@ mod step;
 mod update;
 
 use anyhow::{bail, Result};
-use deltarnn::nn::CellKind;
+use deltarnn::nn::{CellKind, Mode};
 
 /// Time sparse (Delta) against dense training work at several fired fractions.
 #[derive(clap::Args)]
@@ -52,8 +52,31 @@ pub struct Args {
     /// Print one JSON object per case instead of tables.
     #[arg(long)]
     json: bool,
+    /// Run every Delta product per fired column: never the matrix product form a Delta layer
+    /// uses for a matrix whose inputs mostly fired (times the per-column path alone).
+    #[arg(long)]
+    no_product_form: bool,
     #[command(flatten)]
     epoch: epoch::EpochArgs,
+}
+
+/// What every timed section shares: the cell, repetitions, seed, and how Delta runs.
+pub struct Settings {
+    /// Recurrent cell.
+    pub cell: CellKind,
+    /// Timed repetitions per variant.
+    pub repeats: usize,
+    /// Seed of models and inputs.
+    pub seed: u64,
+    /// Whether Delta may use the matrix product form.
+    pub product_form: bool,
+}
+
+impl Settings {
+    /// The Delta mode at threshold `theta` (both thresholds) under these settings.
+    pub fn delta(&self, theta: f64) -> Mode {
+        Mode::Delta(deltarnn::Thresholds::both(theta)).with_product_form(self.product_form)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -98,15 +121,15 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     let out = Output { json: args.json };
+    let settings =
+        Settings { cell: args.cell, repeats: args.repeats, seed: args.seed, product_form: !args.no_product_form };
     for section in sections {
         match section {
             Section::Kernels => kernels::run(&out, &shapes, &args.fired, args.repeats, args.seed),
-            Section::Step => step::run_steps(&out, &shapes, args.cell, &args.fired, args.repeats, args.seed),
-            Section::Batch => {
-                step::run_batches(&out, &shapes, args.cell, args.batch, args.batch_fired, args.repeats, args.seed)
-            }
-            Section::Epoch => epoch::run(&out, &args.epoch, args.seed)?,
-            Section::Update => update::run(&out, args.cell, &args.fired, args.repeats, args.seed),
+            Section::Step => step::run_steps(&out, &shapes, &args.fired, &settings),
+            Section::Batch => step::run_batches(&out, &shapes, args.batch, args.batch_fired, &settings),
+            Section::Epoch => epoch::run(&out, &args.epoch, &settings)?,
+            Section::Update => update::run(&out, &args.fired, &settings),
         }
     }
     Ok(())

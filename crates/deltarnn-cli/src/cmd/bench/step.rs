@@ -4,7 +4,7 @@
 //! recurrent products of the whole batch as one matrix product per step, and compares Delta
 //! against the faster of the two dense paths.
 
-use super::{alternate, alternate_all, Output, Shape};
+use super::{alternate, alternate_all, Output, Settings, Shape};
 use deltarnn::cost::CostReport;
 use deltarnn::nn::loss::frame_cross_entropy;
 use deltarnn::nn::{init_params, CellKind, Mode, Model, ModelConfig, Params, SequenceTape};
@@ -39,8 +39,10 @@ fn setup(shape: Shape, cell: CellKind, count: usize, seed: u64) -> (Model<f32>, 
     (model, sequences)
 }
 
-/// Fraction of the training matrix work that fires over `sequences` in `mode`.
-fn fired_fraction(model: &Model<f32>, sequences: &[Sequence], mode: Mode) -> f64 {
+/// Fractions of the training matrix work over `sequences` in `mode`, of the dense work: the
+/// fired columns (the algorithm's work) and what the kernels executed (the matrix product form
+/// multiplies unfired columns too).
+fn work_fractions(model: &Model<f32>, sequences: &[Sequence], mode: Mode) -> (f64, f64) {
     let mut tape = SequenceTape::default();
     let mut cost = CostReport::default();
     for (x, _) in sequences {
@@ -48,21 +50,29 @@ fn fired_fraction(model: &Model<f32>, sequences: &[Sequence], mode: Mode) -> f64
         cost.add(&CostReport::from_tape(&model.config, &tape, mode));
     }
     let work = cost.total().training();
-    work.actual_macs as f64 / work.dense_macs as f64
+    let dense = work.dense_macs as f64;
+    (work.actual_macs as f64 / dense, work.executed_macs as f64 / dense)
 }
 
-pub fn run_steps(out: &Output, shapes: &[Shape], cell: CellKind, fired: &[f64], repeats: usize, seed: u64) {
+/// The step section: one sequence's training step, Delta at each target fired fraction against
+/// dense.
+pub fn run_steps(out: &Output, shapes: &[Shape], fired: &[f64], settings: &Settings) {
+    let (cell, repeats) = (settings.cell, settings.repeats);
+    let form = if settings.product_form { "" } else { ", no product form" };
     out.header(
-        &format!("training step (forward + backward), 1 sequence, 1 thread, {cell}, median of {repeats} alternating runs (thread CPU time)"),
-        &format!("{:<6} {:>7} {:>7} {:>7} {:>10} {:>10} {:>8} {:>7}", "shape", "target", "fired", "theta", "delta ms", "dense ms", "speedup", "ideal"),
+        &format!("training step (forward + backward), 1 sequence, 1 thread, {cell}{form}, median of {repeats} alternating runs (thread CPU time)"),
+        &format!(
+            "{:<6} {:>7} {:>7} {:>9} {:>7} {:>10} {:>10} {:>8} {:>7}",
+            "shape", "target", "fired", "executed", "theta", "delta ms", "dense ms", "speedup", "ideal"
+        ),
     );
     for &shape in shapes {
-        let (model, sequences) = setup(shape, cell, 1, seed);
+        let (model, sequences) = setup(shape, cell, 1, settings.seed);
         let (x, labels) = &sequences[0];
         let frames = shape.4;
         for &target in fired {
             let (theta, _) = calibrate_threshold(&model, x, target);
-            let sparse = Mode::Delta(Thresholds::both(theta));
+            let sparse = settings.delta(theta);
             let grads = std::cell::RefCell::new(Params::zeros(&model.config));
             let tape = std::cell::RefCell::new(SequenceTape::default());
             let step = |mode: Mode| {
@@ -71,13 +81,14 @@ pub fn run_steps(out: &Output, shapes: &[Shape], cell: CellKind, fired: &[f64], 
                 model.loss_and_gradient(&mut grads, &mut tape, x, labels, mode, 1.0 / frames as f64, 0.0);
             };
             let (sparse_s, dense_s) = alternate(3, repeats, || step(sparse), || step(Mode::Dense));
-            let actual = fired_fraction(&model, &sequences, sparse);
+            let (actual, executed) = work_fractions(&model, &sequences, sparse);
             out.case(
                 format!(
-                    "{:<6} {:>6.0}% {:>6.1}% {theta:>7.4} {:>10.3} {:>10.3} {:>7.2}x {:>6.2}x",
+                    "{:<6} {:>6.0}% {:>6.1}% {:>8.1}% {theta:>7.4} {:>10.3} {:>10.3} {:>7.2}x {:>6.2}x",
                     shape.0,
                     target * 100.0,
                     actual * 100.0,
+                    executed * 100.0,
                     sparse_s * 1e3,
                     dense_s * 1e3,
                     dense_s / sparse_s,
@@ -85,7 +96,8 @@ pub fn run_steps(out: &Output, shapes: &[Shape], cell: CellKind, fired: &[f64], 
                 ),
                 serde_json::json!({
                     "bench": "train_step", "shape": shape.0, "cell": cell, "threads": 1, "frames": frames,
-                    "target_fired": target, "fired_fraction": actual, "theta": theta,
+                    "target_fired": target, "fired_fraction": actual, "executed_fraction": executed,
+                    "product_form": settings.product_form, "theta": theta,
                     "delta_ms": sparse_s * 1e3, "dense_ms": dense_s * 1e3, "speedup": dense_s / sparse_s,
                     "ideal": 1.0 / actual, "repeats": repeats, "clock": "thread_cpu",
                 }),
@@ -130,16 +142,10 @@ fn batch_step(run: &mut BatchRun, batch: &[Sequence], path: BatchPath) {
     optimizer.update(&mut model.params, grads, 1e-3);
 }
 
-pub fn run_batches(
-    out: &Output,
-    shapes: &[Shape],
-    cell: CellKind,
-    batch: usize,
-    target: f64,
-    repeats: usize,
-    seed: u64,
-) {
-    let repeats = repeats.div_ceil(2).max(3);
+/// The batch section: one update on a batch, Delta at `target` fired against both dense paths.
+pub fn run_batches(out: &Output, shapes: &[Shape], batch: usize, target: f64, settings: &Settings) {
+    let (cell, seed) = (settings.cell, settings.seed);
+    let repeats = settings.repeats.div_ceil(2).max(3);
     out.header(
         &format!("training update (batch of {batch}: forward, backward, AdamW), 1 thread, {cell}, median of {repeats} alternating runs (thread CPU time)"),
         &format!(
@@ -150,8 +156,8 @@ pub fn run_batches(
     for &shape in shapes {
         let (model, sequences) = setup(shape, cell, batch, seed);
         let (theta, _) = calibrate_threshold(&model, &sequences[0].0, target);
-        let sparse = Mode::Delta(Thresholds::both(theta));
-        let actual = fired_fraction(&model, &sequences, sparse);
+        let sparse = settings.delta(theta);
+        let (actual, executed) = work_fractions(&model, &sequences, sparse);
         let make = || {
             let model = model.clone();
             let optimizer = AdamW::new(&model.config, 0.01);
@@ -187,7 +193,8 @@ pub fn run_batches(
             ),
             serde_json::json!({
                 "bench": "train_batch", "shape": shape.0, "cell": cell, "threads": 1, "batch": batch,
-                "frames": shape.4, "fired_fraction": actual, "theta": theta,
+                "frames": shape.4, "fired_fraction": actual, "executed_fraction": executed,
+                "product_form": settings.product_form, "theta": theta,
                 "delta_ms": sparse_s * 1e3, "dense_ms": dense_s * 1e3,
                 "dense_per_sequence_ms": per_sequence_s * 1e3, "dense_batched_ms": batched_s * 1e3,
                 "delta_seq_per_s": batch as f64 / sparse_s, "dense_seq_per_s": batch as f64 / dense_s,

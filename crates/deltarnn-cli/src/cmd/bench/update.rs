@@ -4,15 +4,16 @@
 //! pass, forward + cross-entropy + BCE distillation + sparse backward, clipping and AdamW. Reports
 //! the real-time factor (1 s / time).
 
-use super::{cpu_seconds, median, Output};
+use super::{cpu_seconds, median, Output, Settings};
 use deltarnn::nn::loss::{frame_cross_entropy, frame_distillation};
-use deltarnn::nn::{init_params, CellKind, Mode, Model, ModelConfig, Params, SequenceTape};
+use deltarnn::nn::{init_params, Mode, Model, ModelConfig, Params, SequenceTape};
 use deltarnn::rng::Rng;
 use deltarnn::signals::{calibrate_threshold, random_walk};
 use deltarnn::train::optim::{clip_grad_norm, AdamW};
 use deltarnn::Thresholds;
 
-pub fn run(out: &Output, cell: CellKind, fired: &[f64], repeats: usize, seed: u64) {
+pub fn run(out: &Output, fired: &[f64], settings: &Settings) {
+    let (cell, repeats, seed) = (settings.cell, settings.repeats, settings.seed);
     let frames = 61; // 1 s at a hop of 16.384 ms
     let (features, hidden, classes, old) = (16, 128, 36, 33);
     let config = ModelConfig {
@@ -38,7 +39,7 @@ pub fn run(out: &Output, cell: CellKind, fired: &[f64], repeats: usize, seed: u6
     let mut modes: Vec<(String, Mode, f64)> = Vec::new();
     for &target in fired {
         let (theta, fraction) = calibrate_threshold(&student, &x, target);
-        modes.push((format!("delta {:.0}%", target * 100.0), Mode::Delta(Thresholds::both(theta)), fraction));
+        modes.push((format!("delta {:.0}%", target * 100.0), settings.delta(theta), fraction));
     }
     modes.push(("dense".into(), Mode::Dense, 1.0));
     let mut optimizer = AdamW::new(&student.config, 0.01);
@@ -69,10 +70,7 @@ pub fn run(out: &Output, cell: CellKind, fired: &[f64], repeats: usize, seed: u6
     }
     for ((name, mode, fraction), t) in modes.iter().zip(times.iter_mut()) {
         let ms = 1e3 * median(t);
-        let theta = match mode {
-            Mode::Delta(th) => th.input,
-            Mode::Dense => 0.0,
-        };
+        let theta = mode.thresholds().map_or(0.0, |t| t.input);
         let real_time = 1000.0 / ms;
         out.case(
             format!("{name:<10} {:>6.1}% {theta:>7.4} {ms:>10.3} {real_time:>11.0}x", 100.0 * fraction),
