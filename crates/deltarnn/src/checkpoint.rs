@@ -33,6 +33,14 @@ pub fn layer_tensor_names(k: usize) -> [String; 4] {
 
 /// Every tensor of a model (or of its gradient) under its PyTorch name, in PyTorch's layout.
 pub fn to_named_tensors<T: Real>(config: &ModelConfig, params: &Params<T>) -> Vec<NamedTensor> {
+    to_named_values(config, params)
+        .into_iter()
+        .map(|(name, shape, values)| (name, shape, values.iter().map(|&v| v as f32).collect()))
+        .collect()
+}
+
+/// [`to_named_tensors`] at full precision: name, shape and the values as f64.
+pub fn to_named_values<T: Real>(config: &ModelConfig, params: &Params<T>) -> Vec<(String, Vec<usize>, Vec<f64>)> {
     let mut out = Vec::new();
     for (k, layer) in params.layers.iter().enumerate() {
         let [wih, whh, bih, bhh] = layer_tensor_names(k);
@@ -46,9 +54,9 @@ pub fn to_named_tensors<T: Real>(config: &ModelConfig, params: &Params<T>) -> Ve
     out.push((
         "fc.weight".into(),
         vec![head.w.rows, head.w.cols],
-        head.w.to_row_major().iter().map(|v| v.to_f32()).collect(),
+        head.w.to_row_major().iter().map(|v| v.to_f64()).collect(),
     ));
-    out.push(("fc.bias".into(), vec![head.b.len()], head.b.iter().map(|v| v.to_f32()).collect()));
+    out.push(("fc.bias".into(), vec![head.b.len()], head.b.iter().map(|v| v.to_f64()).collect()));
     out
 }
 
@@ -200,19 +208,19 @@ fn internal_row(cell: CellKind, input_side: bool, h: usize, r: usize) -> usize {
     internal_gate(cell, input_side, r / h) * h + r % h
 }
 
-fn export_matrix<T: Real>(cell: CellKind, input_side: bool, w: &ColMajor<T>) -> Vec<f32> {
+fn export_matrix<T: Real>(cell: CellKind, input_side: bool, w: &ColMajor<T>) -> Vec<f64> {
     let h = w.rows / cell.gates();
     let mut out = Vec::with_capacity(w.rows * w.cols);
     for r in 0..w.rows {
         let ir = internal_row(cell, input_side, h, r);
-        out.extend((0..w.cols).map(|c| w.get(ir, c).to_f32()));
+        out.extend((0..w.cols).map(|c| w.get(ir, c).to_f64()));
     }
     out
 }
 
-fn export_vector<T: Real>(cell: CellKind, input_side: bool, b: &[T]) -> Vec<f32> {
+fn export_vector<T: Real>(cell: CellKind, input_side: bool, b: &[T]) -> Vec<f64> {
     let h = b.len() / cell.gates();
-    (0..b.len()).map(|r| b[internal_row(cell, input_side, h, r)].to_f32()).collect()
+    (0..b.len()).map(|r| b[internal_row(cell, input_side, h, r)].to_f64()).collect()
 }
 
 fn import_matrix<T: Real>(

@@ -7,6 +7,7 @@ mod datasets;
 mod equivalence;
 mod faults;
 mod fuzz_regressions;
+mod golden_authors;
 mod golden_mel;
 mod golden_rnn;
 mod gradcheck;
