@@ -72,7 +72,7 @@ fn cases() -> Vec<Case> {
 
 /// The loss and every gradient (PyTorch names and layout) of `case` computed by deltarnn in `T`.
 fn ours<T: Real>(case: &Case, mode: Mode) -> (f64, HashMap<String, Vec<f64>>) {
-    let model = Model { config: case.config.clone(), params: from_pytorch_tensors::<T>(&case.config, &case.weights) };
+    let model = Model { config: case.config, params: from_pytorch_tensors::<T>(&case.config, &case.weights) };
     let x: Vec<T> = case.x.iter().map(|&v| T::from_f64(v)).collect();
     let mut grads = Params::zeros(&case.config);
     let mut tape = SequenceTape::default();
