@@ -2,13 +2,13 @@
 //! means to the library: a model's shape, how to train, which network runs, where the data's
 //! cache goes.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use deltarnn::audio::Limits;
 use deltarnn::data::{BadFilePolicy, LoadOptions};
 use deltarnn::nn::loss::Readout;
 use deltarnn::nn::{CellKind, Mode, Model};
 use deltarnn::train::TrainConfig;
-use deltarnn::Thresholds;
+use deltarnn::{Protocol, Thresholds};
 use std::path::{Path, PathBuf};
 
 /// All cores of this machine: the default of every `--threads`.
@@ -188,6 +188,11 @@ pub struct DataArgs {
     /// Largest audio file accepted, bytes.
     #[arg(long, default_value_t = Limits::default().max_file_bytes)]
     pub max_file_bytes: u64,
+    /// Whose choices to follow where deltarnn and the authors' code differ: ours or authors
+    /// (normalisation, frame labels, and in `learn` the incremental protocol; docs/fidelity.md)
+    /// [default: ours; a trained model's own in `eval`].
+    #[arg(long)]
+    pub protocol: Option<Protocol>,
 }
 
 impl Default for DataArgs {
@@ -198,6 +203,7 @@ impl Default for DataArgs {
             stop_on_bad_file: false,
             max_utterance_seconds: limits.max_utterance_seconds,
             max_file_bytes: limits.max_file_bytes,
+            protocol: None,
         }
     }
 }
@@ -214,7 +220,26 @@ impl DataArgs {
             limits: self.limits(),
             on_bad_file: if self.stop_on_bad_file { BadFilePolicy::Stop } else { BadFilePolicy::Skip },
             cache_dir: Some(self.cache_dir.clone().unwrap_or_else(|| LoadOptions::default_cache_dir(dir))),
+            protocol: self.protocol.unwrap_or_default(),
             ..LoadOptions::default()
+        }
+    }
+
+    /// The protocol of a trained model whose metadata says `recorded` (None: written before
+    /// protocols were recorded, which followed ours): the model's own, and `--protocol` when
+    /// given must name it.
+    pub fn model_protocol(&self, model: &Path, recorded: Option<Protocol>) -> Result<Protocol> {
+        match (self.protocol, recorded) {
+            (None, recorded) => Ok(recorded.unwrap_or_default()),
+            (Some(wanted), Some(recorded)) if wanted == recorded => Ok(recorded),
+            (Some(wanted), Some(recorded)) => bail!(
+                "{} was trained under protocol {recorded}, not {wanted}; drop --protocol to use the model's own",
+                model.display()
+            ),
+            (Some(wanted), None) => bail!(
+                "{} records no protocol (it predates them and follows ours); --protocol {wanted} cannot be checked, drop it",
+                model.display()
+            ),
         }
     }
 }

@@ -5,6 +5,7 @@ use crate::progress::Bars;
 use anyhow::{Context, Result};
 use deltarnn::audio::{FeatureConfig, Normalizer};
 use deltarnn::data::{load_dataset, Dataset, LabelMap, LoadOptions};
+use deltarnn::Protocol;
 use std::path::Path;
 
 /// The front end a model was trained with (to evaluate it on the same features).
@@ -15,6 +16,8 @@ pub struct FrontEnd<'a> {
     pub normalizer: &'a Normalizer,
     /// Label map.
     pub labels: &'a LabelMap,
+    /// Frame labels and normalisation of the model's protocol.
+    pub protocol: Protocol,
 }
 
 /// Loads (and caches) a dataset with progress bars on stderr; reports skipped files on stderr.
@@ -24,6 +27,7 @@ pub fn load(dir: &Path, args: &DataArgs, front_end: Option<FrontEnd<'_>>, quiet:
         options.feature_config = f.feature_config.clone();
         options.normalizer = Some(f.normalizer.clone());
         options.labels = Some(f.labels.clone());
+        options.protocol = f.protocol;
     }
     load_with(dir, &options, quiet)
 }

@@ -58,7 +58,15 @@ enum Command {
 
 fn main() -> ExitCode {
     quiet_on_broken_pipe();
-    let result = match Cli::parse().command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => err.exit(), // --help and --version, on stdout
+        Err(err) => {
+            eprintln!("{}", one_line(&err));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
         Command::Synth(args) => cmd::synth::run(args),
         Command::Features(args) => cmd::features::run(args),
         Command::Data(args) => cmd::data::run(args),
@@ -82,6 +90,22 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A command-line usage error as one line, `error: ...`: clap's message with its details (the
+/// missing arguments, a tip) joined, without the usage block and the pointer to `--help`.
+fn one_line(err: &clap::Error) -> String {
+    let text = err.render().to_string();
+    let mut parts = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("Usage:") {
+            break;
+        }
+        if !line.is_empty() && !line.starts_with("For more information") {
+            parts.push(line);
+        }
+    }
+    parts.join(" ")
 }
 
 /// `deltarnn ... | head` closes standard output early, and the next `println!` panics with

@@ -10,6 +10,7 @@ use deltarnn::data::{Dataset, Example};
 use deltarnn::nn::{init_params, Model, ModelConfig};
 use deltarnn::train::run::{RunDir, MODEL_FILE};
 use deltarnn::train::{evaluate, fit, EpochRecord, Evaluation, Event, TrainConfig, TrainState};
+use deltarnn::Protocol;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -38,6 +39,16 @@ pub fn train_run(
         thresholds: model_args.thresholds(),
     };
     let (mut model, mut state, config) = start_or_resume(&run, out, model_config, config, resume, quiet)?;
+    if resume && run.path(MODEL_FILE).exists() {
+        let saved = Bundle::load(&run.path(MODEL_FILE)).context("reading the run's model")?;
+        let recorded = saved.protocol.unwrap_or_default();
+        if recorded != dataset.protocol {
+            bail!(
+                "{}: the run was trained under protocol {recorded}; resume with --protocol {recorded}",
+                out.display()
+            );
+        }
+    }
     let mut extra = BTreeMap::new();
     extra.insert("train_config".to_string(), serde_json::to_string(&config)?);
     extra.insert("dataset_kind".to_string(), dataset.kind.name().to_string());
@@ -46,6 +57,7 @@ pub fn train_run(
         feature_config: dataset.feature_config.clone(),
         normalizer: dataset.normalizer.clone(),
         labels: dataset.labels.clone(),
+        protocol: Some(dataset.protocol),
         extra: extra.clone(),
     };
     let epochs = EpochProgress::new(quiet, config.mode(model.config.thresholds).kind().name());
@@ -172,7 +184,7 @@ fn score_best_model(
     let test_is_valid = dataset.test.examples.is_empty();
     let test_examples: &[Example] = if test_is_valid { &dataset.valid.examples } else { &dataset.test.examples };
     let test = evaluate(&best.model, test_examples, mode, config.readout, config.threads)?;
-    let metrics = metrics_json(&best.model.config, config, state, &valid, &test, test_is_valid);
+    let metrics = metrics_json(&best.model.config, config, state, &valid, &test, test_is_valid, dataset.protocol);
     run.save_metrics(&metrics)?;
     report::write(run, state, &test, &metrics).context("writing report.md")?;
     Ok(metrics)
@@ -186,6 +198,7 @@ fn metrics_json(
     valid: &Evaluation,
     test: &Evaluation,
     test_is_valid: bool,
+    protocol: Protocol,
 ) -> serde_json::Value {
     let (dense, actual, executed) = state
         .history
@@ -215,6 +228,7 @@ fn metrics_json(
         "epochs": state.epochs_done,
         "best_epoch": state.best_epoch,
         "mode": config.mode(model.thresholds).kind(),
+        "protocol": protocol,
         "config": { "model": model, "train": config },
     })
 }

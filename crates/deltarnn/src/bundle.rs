@@ -5,7 +5,7 @@
 use crate::audio::{FeatureConfig, Normalizer};
 use crate::data::LabelMap;
 use crate::nn::Model;
-use crate::{checkpoint, Error, Result};
+use crate::{checkpoint, Error, Protocol, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -20,6 +20,9 @@ pub struct Bundle {
     pub normalizer: Normalizer,
     /// Class names (index 0 is silence).
     pub labels: LabelMap,
+    /// The protocol the model was trained under ([`crate::protocol`]); None for checkpoints
+    /// written before protocols were recorded, which followed [`Protocol::Ours`].
+    pub protocol: Option<Protocol>,
     /// Any other metadata stored with the model (training configuration, dataset kind ...).
     pub extra: BTreeMap<String, String>,
 }
@@ -27,6 +30,7 @@ pub struct Bundle {
 const FEATURES: &str = "feature_config";
 const NORMALIZER: &str = "normalizer";
 const LABELS: &str = "labels";
+const PROTOCOL: &str = "protocol";
 
 impl Bundle {
     /// The metadata entries to store with the model.
@@ -36,6 +40,9 @@ impl Bundle {
         out.insert(FEATURES.into(), json(serde_json::to_string(&self.feature_config))?);
         out.insert(NORMALIZER.into(), json(serde_json::to_string(&self.normalizer))?);
         out.insert(LABELS.into(), json(serde_json::to_string(&self.labels))?);
+        if let Some(protocol) = self.protocol {
+            out.insert(PROTOCOL.into(), protocol.name().into());
+        }
         Ok(out)
     }
 
@@ -67,6 +74,10 @@ impl Bundle {
         let normalizer: Normalizer =
             serde_json::from_str(&normalizer).map_err(|e| bad(format!("metadata '{NORMALIZER}': {e}")))?;
         let labels: LabelMap = serde_json::from_str(&labels).map_err(|e| bad(format!("metadata '{LABELS}': {e}")))?;
+        let protocol = match extra.remove(PROTOCOL) {
+            None => None,
+            Some(name) => Some(name.parse::<Protocol>().map_err(|e| bad(format!("metadata '{PROTOCOL}': {e}")))?),
+        };
         let n = model.config.n_features;
         if normalizer.mean.len() != n || normalizer.std.len() != n || feature_config.n_mels != n {
             return Err(bad(format!(
@@ -88,6 +99,6 @@ impl Bundle {
                 labels.names.len()
             )));
         }
-        Ok(Bundle { model, feature_config, normalizer, labels, extra })
+        Ok(Bundle { model, feature_config, normalizer, labels, protocol, extra })
     }
 }

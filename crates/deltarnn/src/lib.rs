@@ -43,6 +43,7 @@ pub mod files;
 pub mod incremental;
 pub mod kernels;
 pub mod nn;
+pub mod protocol;
 pub mod rng;
 pub mod signals;
 pub mod sim;
@@ -53,3 +54,4 @@ pub mod train;
 
 pub use delta::Thresholds;
 pub use error::{Error, Result};
+pub use protocol::Protocol;

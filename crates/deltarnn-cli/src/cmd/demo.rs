@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use deltarnn::files::write_atomic;
 use deltarnn::nn::CellKind;
 use deltarnn::synth::{synthesize, SynthOptions};
+use deltarnn::Protocol;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -53,6 +54,10 @@ pub struct Args {
     /// Run every Delta product per fired column (never the matrix product form).
     #[arg(long)]
     no_product_form: bool,
+    /// Whose choices to follow where deltarnn and the authors' code differ: ours or authors
+    /// (normalisation and frame labels; docs/fidelity.md).
+    #[arg(long, default_value = "ours")]
+    protocol: Protocol,
 }
 
 /// Synthesizes the default corpus into `args.corpus` unless it already holds one.
@@ -79,8 +84,13 @@ fn ensure_corpus(args: &Args) -> Result<()> {
 pub fn run(args: Args) -> Result<()> {
     let start = Instant::now();
     ensure_corpus(&args)?;
-    let data_args =
-        DataArgs { cache_dir: None, stop_on_bad_file: false, max_utterance_seconds: 30.0, max_file_bytes: 64 << 20 };
+    let data_args = DataArgs {
+        cache_dir: None,
+        stop_on_bad_file: false,
+        max_utterance_seconds: 30.0,
+        max_file_bytes: 64 << 20,
+        protocol: Some(args.protocol),
+    };
     let dataset = dataset::load(&args.corpus, &data_args, None, false)?;
     eprintln!(
         "features: {} classes, {} train / {} valid / {} test utterances",

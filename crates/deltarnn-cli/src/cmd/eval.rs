@@ -37,8 +37,13 @@ pub struct Args {
 /// Runs `deltarnn eval`.
 pub fn run(args: Args) -> Result<()> {
     let bundle = Bundle::load(&args.model).with_context(|| format!("loading model {}", args.model.display()))?;
-    let front_end =
-        FrontEnd { feature_config: &bundle.feature_config, normalizer: &bundle.normalizer, labels: &bundle.labels };
+    let protocol = args.dataset.model_protocol(&args.model, bundle.protocol)?;
+    let front_end = FrontEnd {
+        feature_config: &bundle.feature_config,
+        normalizer: &bundle.normalizer,
+        labels: &bundle.labels,
+        protocol,
+    };
     let dataset = dataset::load(&args.data, &args.dataset, Some(front_end), false)?;
     let (name, examples) = match args.split.as_str() {
         "train" => ("train", &dataset.train.examples),
@@ -60,6 +65,7 @@ pub fn run(args: Args) -> Result<()> {
         "accuracy": result.accuracy,
         "loss": result.loss,
         "mode": mode.kind(),
+        "protocol": protocol,
         "thresholds": mode.thresholds(),
         "sparsity": result.cost.sparsity(),
         "inference_ops": {

@@ -9,6 +9,7 @@ mod fixtures;
 mod layout;
 mod learn;
 mod numerics;
+mod protocol;
 mod simulate;
 mod training;
 mod util;

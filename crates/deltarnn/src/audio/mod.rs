@@ -238,6 +238,25 @@ impl Normalizer {
         Normalizer { mean, std }
     }
 
+    /// Fits one mean and one standard deviation over every value of every frame (the authors'
+    /// normalisation, `modules/gscdv2/dataloader.py`: `torch.mean`/`torch.std` of the whole
+    /// training feature tensor, the standard deviation unbiased), stored for every feature.
+    pub fn fit_scalar<'a>(n_features: usize, utterances: impl IntoIterator<Item = &'a [f32]>) -> Self {
+        let (mut sum, mut sum_sq, mut n) = (0f64, 0f64, 0u64);
+        for frames in utterances {
+            for &x in &frames[..frames.len() - frames.len() % n_features.max(1)] {
+                sum += f64::from(x);
+                sum_sq += f64::from(x) * f64::from(x);
+                n += 1;
+            }
+        }
+        let count = n.max(1) as f64;
+        let mean = sum / count;
+        let variance = ((sum_sq - count * mean * mean) / (count - 1.0).max(1.0)).max(0.0);
+        let std = (variance.sqrt() as f32).max(Self::MIN_STD);
+        Normalizer { mean: vec![mean as f32; n_features], std: vec![std; n_features] }
+    }
+
     /// The identity for `n_features` features.
     pub fn identity(n_features: usize) -> Self {
         Normalizer { mean: vec![0.0; n_features], std: vec![1.0; n_features] }
@@ -259,6 +278,17 @@ impl Normalizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scalar_normalisation_is_one_mean_and_one_unbiased_std_over_every_value() {
+        // Two features over three frames: values 1..=6, mean 3.5, unbiased variance 3.5.
+        let frames = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let n = Normalizer::fit_scalar(2, [&frames[..]]);
+        assert_eq!(n.mean, [3.5, 3.5]);
+        assert!((n.std[0] - 3.5f32.sqrt()).abs() < 1e-6 && n.std[0] == n.std[1]);
+        let per_band = Normalizer::fit(2, [&frames[..]]);
+        assert_eq!(per_band.mean, [3.0, 4.0], "ours: one mean per band");
+    }
 
     #[test]
     fn default_config_is_the_authors_front_end() {

@@ -9,6 +9,14 @@
 //! has one contiguous labelled segment; frames outside it are silence (class 0). An utterance
 //! with no frame rising [`MIN_RISE_DB`] (a steady sound) is labelled speech throughout.
 
+/// The authors' frame labels (`config/gscdv2/feat_fft.json` `label_head` 2, `label_tail` -2):
+/// every frame `label` but the first `head` and the last `tail`, which are silence (0); an
+/// utterance of at most `head + tail` frames is silence throughout (Python's empty slice).
+pub fn head_tail_labels(n_frames: usize, label: usize, head: usize, tail: usize) -> Vec<i64> {
+    let end = n_frames.saturating_sub(tail);
+    (0..n_frames).map(|t| if t >= head && t < end { label as i64 } else { 0 }).collect()
+}
+
 /// Smallest mean rise above the band floors, in dB, that counts as speech.
 pub const MIN_RISE_DB: f32 = 3.0;
 /// A speech frame rises at least this fraction of the utterance's largest rise.
@@ -82,5 +90,13 @@ mod tests {
     fn constant_signal_is_all_speech_and_empty_has_no_span() {
         assert_eq!(frame_labels(&[-30.0; 8], 2, 1), [1, 1, 1, 1]);
         assert_eq!(speech_span(&[], 2), None);
+    }
+
+    #[test]
+    fn the_authors_labels_are_the_class_but_two_frames_at_each_end() {
+        assert_eq!(head_tail_labels(7, 3, 2, 2), [0, 0, 3, 3, 3, 0, 0]);
+        assert_eq!(head_tail_labels(4, 3, 2, 2), [0, 0, 0, 0], "Python's label[2:-2] is empty");
+        assert_eq!(head_tail_labels(1, 3, 2, 2), [0]);
+        assert!(head_tail_labels(0, 3, 2, 2).is_empty());
     }
 }

@@ -22,7 +22,7 @@ pub use stats::{dataset_stats, DatasetStats, SplitStats};
 
 use crate::audio::{featurize_file, FeatureConfig, Limits, LogMel, Normalizer};
 use crate::files::DirLock;
-use crate::{Error, Result};
+use crate::{Error, Protocol, Result};
 use cache::{CachedSplit, CachedUtterance};
 
 /// What the long-running functions of this module are doing, for progress bars.
@@ -95,6 +95,8 @@ pub struct LoadOptions {
     pub labels: Option<LabelMap>,
     /// Use this normaliser (e.g. a trained model's) instead of fitting one on the train split.
     pub normalizer: Option<Normalizer>,
+    /// Whose normalisation and frame labels to use ([`crate::protocol`]).
+    pub protocol: Protocol,
 }
 
 impl Default for LoadOptions {
@@ -107,6 +109,7 @@ impl Default for LoadOptions {
             kind: None,
             labels: None,
             normalizer: None,
+            protocol: Protocol::Ours,
         }
     }
 }
@@ -177,6 +180,8 @@ pub struct Dataset {
     pub feature_config: FeatureConfig,
     /// The normaliser applied to every split (fitted on train unless given).
     pub normalizer: Normalizer,
+    /// Whose normalisation and frame labels were used.
+    pub protocol: Protocol,
     /// Training split.
     pub train: FeatureSplit,
     /// Validation split.
@@ -262,11 +267,16 @@ pub fn load_dataset(dir: &Path, options: &LoadOptions, mut progress: impl FnMut(
                     reason: "no training utterance could be loaded".into(),
                 });
             }
-            Normalizer::fit(n_features, [&raw[0].frames[..]])
+            match options.protocol {
+                Protocol::Ours => Normalizer::fit(n_features, [&raw[0].frames[..]]),
+                Protocol::Authors => Normalizer::fit_scalar(n_features, [&raw[0].frames[..]]),
+            }
         }
     };
-    let mut splits =
-        raw.into_iter().zip(Split::ALL).map(|(cached, split)| examples(&manifest, split, cached, &labels, &normalizer));
+    let mut splits = raw
+        .into_iter()
+        .zip(Split::ALL)
+        .map(|(cached, split)| examples(&manifest, split, cached, &labels, &normalizer, options.protocol));
     let (train, valid, test) = (
         splits.next().expect("three splits"),
         splits.next().expect("three splits"),
@@ -277,6 +287,7 @@ pub fn load_dataset(dir: &Path, options: &LoadOptions, mut progress: impl FnMut(
         labels,
         feature_config: options.feature_config.clone(),
         normalizer,
+        protocol: options.protocol,
         train,
         valid,
         test,
@@ -378,6 +389,7 @@ fn examples(
     cached: CachedSplit,
     labels: &LabelMap,
     normalizer: &Normalizer,
+    protocol: Protocol,
 ) -> FeatureSplit {
     let n_features = cached.n_features;
     let by_path: HashMap<&str, &Entry> = manifest.split(split).iter().map(|e| (e.rel_path.as_str(), e)).collect();
@@ -390,7 +402,15 @@ fn examples(
         // The cache key covers the file list, so every cached path is in the manifest.
         let entry = by_path[utterance.rel_path.as_str()];
         let label = labels.index(&entry.class_name).expect("classes were checked against the label map");
-        let frame_labels = frame_labels::frame_labels(raw, n_features, label);
+        let frame_labels = match protocol {
+            Protocol::Ours => frame_labels::frame_labels(raw, n_features, label),
+            Protocol::Authors => frame_labels::head_tail_labels(
+                utterance.n_frames,
+                label,
+                Protocol::AUTHORS_LABEL_HEAD,
+                Protocol::AUTHORS_LABEL_TAIL,
+            ),
+        };
         let mut frames = raw.to_vec();
         normalizer.apply(&mut frames);
         examples.push(Example {

@@ -20,7 +20,7 @@ mod record;
 mod run;
 pub mod schedule;
 
-pub use distill::DistillationObjective;
+pub use distill::{DistillationObjective, DistillationScale};
 pub use exemplars::{AudioSource, ExemplarMemory, Storage};
 pub use herding::herding;
 pub use nme::{l2_normalize, ClassMeans};
@@ -30,7 +30,7 @@ pub use schedule::ClassSchedule;
 
 use crate::nn::{CellKind, Mode};
 use crate::train::TrainConfig;
-use crate::{Error, Result, Thresholds};
+use crate::{Error, Protocol, Result, Thresholds};
 
 /// How utterances are classified after an increment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -65,6 +65,10 @@ pub struct IncrementalConfig {
     pub classifier: Classifier,
     /// Weight of the distillation term (0: no distillation).
     pub distillation_weight: f64,
+    /// Whose choices the run follows ([`crate::protocol`]): readout frame, herding, memory split,
+    /// distillation scale, learning-rate schedule and new head biases.
+    #[serde(default)]
+    pub protocol: Protocol,
 }
 
 impl IncrementalConfig {

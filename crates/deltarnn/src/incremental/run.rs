@@ -4,8 +4,8 @@
 
 use super::record::{Event, IncrementRecord};
 use super::{
-    herding, AudioSource, ClassMeans, ClassSchedule, Classifier, DistillationObjective, ExemplarMemory,
-    IncrementalConfig,
+    herding, AudioSource, ClassMeans, ClassSchedule, Classifier, DistillationObjective, DistillationScale,
+    ExemplarMemory, IncrementalConfig,
 };
 use crate::cost::CostReport;
 use crate::data::Example;
@@ -13,7 +13,7 @@ use crate::nn::loss::{utterance_decision, Readout};
 use crate::nn::{init_params, Mode, Model, ModelConfig, SequenceTape};
 use crate::rng::Rng;
 use crate::train::{fit_with, thread_pool, TrainConfig, TrainState};
-use crate::{Error, Result};
+use crate::{Error, Protocol, Result};
 use rayon::prelude::*;
 use std::ops::Range;
 use std::time::Instant;
@@ -164,7 +164,11 @@ impl Run<'_> {
                 init_params::<f32>(&model_config, seed)
             }
             Some(mut m) => {
+                let old = m.config.n_classes;
                 m.grow_classes(1 + increment.seen(), Rng::derive(seed, increment.index as u64).next_u64())?;
+                if config.protocol == Protocol::Authors {
+                    m.params.head.b[old..].fill(0.0); // the authors' new rows start at bias 0
+                }
                 Ok(m)
             }
         }
@@ -186,22 +190,22 @@ impl Run<'_> {
         let exemplars = memory.examples(self.train, config.storage, self.audio)?;
         let exemplars_used = exemplars.len();
         let mut set: Vec<Example> = self.train.iter().filter(|e| increment.is_new(e)).cloned().collect();
+        let n_new = set.len();
         set.extend(exemplars);
-        let teacher_logits: Vec<Vec<f32>> = match teacher.filter(|_| config.distillation_weight > 0.0) {
-            Some(t) => self.forward_all(t, &set, other_cost, |tape, _| tape.logits.clone()),
+        let teacher_logits = match teacher.filter(|_| config.distillation_weight > 0.0) {
+            Some(t) => self.teacher_logits(t, &set, n_new, other_cost),
             None => Vec::new(),
         };
         let objective = DistillationObjective {
             teacher_logits: &teacher_logits,
             n_old: 1 + increment.old(),
             weight: config.distillation_weight,
+            scale: match config.protocol {
+                Protocol::Ours => DistillationScale::PerFrame,
+                Protocol::Authors => DistillationScale::MeanOverTaught,
+            },
         };
-        let train_config = TrainConfig {
-            seed: Rng::derive(config.train.seed, 1000 + k as u64).next_u64(),
-            early_stop_patience: 0,
-            plateau_factor: 1.0,
-            ..config.train.clone()
-        };
+        let train_config = self.increment_train_config(k);
         let mut state = TrainState::new(student, &train_config);
         fit_with(student, &mut state, &train_config, &set, &[], &objective, |event| match event {
             crate::train::Event::Batch { epoch, batch, batches, .. } => {
@@ -212,10 +216,61 @@ impl Run<'_> {
         Ok(Trained { state, batch_size: train_config.batch_size, utterances: set.len(), exemplars_used })
     }
 
+    /// The teacher's logits on the training set `set`, whose first `n_new` utterances are the new
+    /// classes' and the rest exemplars: on every utterance (ours), or on the exemplars only (the
+    /// authors', who distil the old-class samples only; the others get an empty vector).
+    fn teacher_logits(
+        &self,
+        teacher: &Model<f32>,
+        set: &[Example],
+        n_new: usize,
+        cost: &mut CostReport,
+    ) -> Vec<Vec<f32>> {
+        match self.config.protocol {
+            Protocol::Ours => self.forward_all(teacher, set, cost, |tape, _| tape.logits.clone()),
+            Protocol::Authors => {
+                let mut logits = vec![Vec::new(); n_new];
+                logits.extend(self.forward_all(teacher, &set[n_new..], cost, |tape, _| tape.logits.clone()));
+                logits
+            }
+        }
+    }
+
+    /// The trainer's settings for increment `k`: a seed of its own, no early stopping (there is no
+    /// validation inside an increment); a constant learning rate (ours), or the authors' schedule:
+    /// the first epoch at a tenth of the rate, then reduce-on-plateau on the training loss
+    /// (factor 0.8, patience 4, floor 3e-4: `project.py` defaults), no warm-up.
+    fn increment_train_config(&self, k: usize) -> TrainConfig {
+        let train = &self.config.train;
+        let base = TrainConfig {
+            seed: Rng::derive(train.seed, 1000 + k as u64).next_u64(),
+            early_stop_patience: 0,
+            ..train.clone()
+        };
+        match self.config.protocol {
+            Protocol::Ours => TrainConfig { plateau_factor: 1.0, ..base },
+            Protocol::Authors => TrainConfig {
+                first_epoch_lr_scale: 0.1,
+                plateau_factor: 0.8,
+                plateau_patience: 4,
+                min_learning_rate: 3e-4_f64.min(train.learning_rate),
+                warmup_steps: 0,
+                ..base
+            },
+        }
+    }
+
+    /// The readout feature of an utterance under the run's protocol.
+    fn feature(&self, tape: &SequenceTape<f32>, example: &Example) -> Vec<f32> {
+        readout_feature(tape, example, self.config.protocol)
+    }
+
     /// Shrinks the old exemplar lists to the new quota and herds the new classes' exemplars on
     /// the updated network.
     fn herd(&self, student: &Model<f32>, increment: &Increment, memory: &mut ExemplarMemory, cost: &mut CostReport) {
-        let quota = memory.quota(increment.seen());
+        // The authors split the memory over the classes and silence.
+        let shares = increment.seen() + usize::from(self.config.protocol == Protocol::Authors);
+        let quota = memory.quota(shares);
         memory.reduce(quota);
         if quota == 0 {
             return;
@@ -223,8 +278,9 @@ impl Run<'_> {
         for class in (increment.old() + 1)..=increment.seen() {
             let members: Vec<usize> = (0..self.train.len()).filter(|&i| self.train[i].label == class).collect();
             let examples: Vec<Example> = members.iter().map(|&i| self.train[i].clone()).collect();
-            let features = self.forward_all(student, &examples, cost, readout_feature);
-            let picks = herding(&features.concat(), self.config.n_hidden, quota);
+            let features = self.forward_all(student, &examples, cost, |t, e| self.feature(t, e));
+            let renormalize = self.config.protocol == Protocol::Authors;
+            let picks = herding(&features.concat(), self.config.n_hidden, quota, renormalize);
             memory.insert(class, picks.into_iter().map(|p| members[p]).collect());
         }
     }
@@ -240,7 +296,7 @@ impl Run<'_> {
             return Ok(None);
         }
         let stored = memory.examples(self.train, self.config.storage, self.audio)?;
-        let features = self.forward_all(student, &stored, cost, readout_feature);
+        let features = self.forward_all(student, &stored, cost, |t, e| self.feature(t, e));
         let labels: Vec<usize> = stored.iter().map(|e| e.label).collect();
         Ok(Some(ClassMeans::fit(&features.concat(), self.config.n_hidden, &labels)))
     }
@@ -253,7 +309,7 @@ impl Run<'_> {
         let mut unused = CostReport::default();
         let decisions = self.forward_all(student, &utterances, &mut unused, |tape, e| {
             let head = utterance_decision(&tape.logits, 1 + seen, Readout::LastNonSilence);
-            let nme = means.map(|m| m.classify(&readout_feature(tape, e)));
+            let nme = means.map(|m| m.classify(&self.feature(tape, e)));
             (head, nme)
         });
         Scores { utterances, decisions, has_means: means.is_some() }
@@ -378,11 +434,16 @@ fn renumber(examples: &[Example], order: &[usize]) -> Vec<Example> {
         .collect()
 }
 
-/// The feature herding and NME work on: the top layer's hidden state at the last valid frame (the
-/// last frame labelled non-silence, else the last frame), L2-normalised. Shape (H).
-pub fn readout_feature(tape: &SequenceTape<f32>, example: &Example) -> Vec<f32> {
+/// The feature herding and NME work on: the top layer's hidden state, L2-normalised, at the last
+/// frame labelled non-silence, else the last frame (ours), or at the last frame (the authors',
+/// `project.py`: `features_out[feature_lengths[i] - 1]`). Shape (H).
+pub fn readout_feature(tape: &SequenceTape<f32>, example: &Example, protocol: Protocol) -> Vec<f32> {
     let top = tape.layers.last().expect("a model has at least one layer");
-    let last = example.frame_labels.iter().rposition(|&l| l > 0).unwrap_or(tape.steps.saturating_sub(1));
+    let last_frame = tape.steps.saturating_sub(1);
+    let last = match protocol {
+        Protocol::Ours => example.frame_labels.iter().rposition(|&l| l > 0).unwrap_or(last_frame),
+        Protocol::Authors => last_frame,
+    };
     let mut feature = top.h(last.min(tape.steps.saturating_sub(1))).to_vec();
     super::l2_normalize(&mut feature);
     feature

@@ -1,7 +1,7 @@
 //! The training loop and evaluation.
 
 use super::optim::{clip_grad_norm, AdamW, Plateau};
-use super::{CrossEntropy, EpochRecord, Objective, TrainConfig, Utterance};
+use super::{BatchContext, CrossEntropy, EpochRecord, Objective, TrainConfig, Utterance};
 use crate::cost::CostReport;
 use crate::nn::loss::{frame_cross_entropy, utterance_decision, Readout};
 use crate::nn::{Mode, Model, ModelConfig, Params, SequenceTape};
@@ -273,15 +273,16 @@ impl BatchOutcome {
     }
 }
 
-/// The learning rate of epoch `epoch` (0-based) before warm-up: the state's, or a tenth of it in
-/// the first Delta epoch after dense pretraining.
+/// The learning rate of epoch `epoch` (0-based) before warm-up: the state's, a tenth of it in
+/// the first Delta epoch after dense pretraining, times `first_epoch_lr_scale` in the first epoch.
 fn epoch_learning_rate(config: &TrainConfig, state: &TrainState, epoch: usize) -> f64 {
     let first_delta_after_pretraining =
         !config.dense && config.pretrain_dense_epochs > 0 && epoch == config.pretrain_dense_epochs;
-    if first_delta_after_pretraining {
-        state.learning_rate * 0.1
+    let lr = if first_delta_after_pretraining { state.learning_rate * 0.1 } else { state.learning_rate };
+    if epoch == 0 {
+        lr * config.first_epoch_lr_scale
     } else {
-        state.learning_rate
+        lr
     }
 }
 
@@ -329,7 +330,8 @@ impl<'c> Trainer<'c> {
             self.group_grads[..n].iter_mut().zip(self.tapes[..n].iter_mut()).enumerate().collect();
         let group_frames = |k: usize| groups[k].iter().map(|&i| train[i].frames().len()).sum::<usize>();
         work.sort_by_key(|(k, _)| std::cmp::Reverse(group_frames(*k)));
-        let inputs = BatchInputs { model, train, mode, objective, config: self.config, scale };
+        let batch_context = BatchContext { scale, members: batch };
+        let inputs = BatchInputs { model, train, mode, objective, config: self.config, batch: batch_context };
         let mut per_group: Vec<(usize, BatchOutcome)> = self.pool.install(|| {
             work.into_par_iter()
                 .with_max_len(1)
@@ -400,15 +402,15 @@ struct BatchInputs<'a, U, O> {
     mode: Mode,
     objective: &'a O,
     config: &'a TrainConfig,
-    /// One over the batch's labelled frames.
-    scale: f64,
+    /// The batch's scale and members, for the objective.
+    batch: BatchContext<'a>,
 }
 
 impl<U: Utterance, O: Objective> BatchInputs<'_, U, O> {
     /// One group's sequences in order: each sequence's gradient added into `grads` (zeroed
     /// first), its loss, decision and cost.
     fn group_gradient(&self, grads: &mut Params<f32>, tape: &mut SequenceTape<f32>, group: &[usize]) -> BatchOutcome {
-        let (model, config, scale) = (self.model, self.config, self.scale);
+        let (model, config, scale) = (self.model, self.config, self.batch.scale);
         grads.fill_zero();
         let n_classes = model.config.n_classes;
         let mut outcome = BatchOutcome::default();
@@ -416,7 +418,7 @@ impl<U: Utterance, O: Objective> BatchInputs<'_, U, O> {
             let u = &self.train[i];
             let loss =
                 model.loss_and_gradient_with(grads, tape, u.frames(), self.mode, config.l1_beta, |logits, dlogits| {
-                    self.objective.loss(i, logits, u.frame_labels(), n_classes, scale, dlogits)
+                    self.objective.loss(i, logits, u.frame_labels(), n_classes, self.batch, dlogits)
                 });
             let decision = utterance_decision(&tape.logits, n_classes, config.readout);
             let sequence_loss = loss.cross_entropy_sum + loss.l1_penalty / scale;
@@ -446,7 +448,9 @@ fn finish_epoch<U: Utterance>(
 ) -> Result<bool> {
     let epoch = state.epochs_done + 1;
     let valid_eval = evaluate(model, valid, mode, config.readout, config.threads)?;
-    state.learning_rate = state.plateau.step(valid_eval.loss, state.learning_rate);
+    let train_loss = totals.loss / totals.frames.max(1) as f64;
+    let criterion = if valid.is_empty() { train_loss } else { valid_eval.loss };
+    state.learning_rate = state.plateau.step(criterion, state.learning_rate);
     let improved = valid.is_empty() || valid_eval.accuracy > state.best_valid_accuracy;
     if improved {
         state.best_valid_accuracy = valid_eval.accuracy;
@@ -456,7 +460,7 @@ fn finish_epoch<U: Utterance>(
     state.history.push(EpochRecord {
         epoch,
         mode: mode.kind(),
-        train_loss: totals.loss / totals.frames.max(1) as f64,
+        train_loss,
         train_accuracy: totals.correct as f64 / totals.sequences as f64,
         valid_loss: valid_eval.loss,
         valid_accuracy: valid_eval.accuracy,

@@ -29,10 +29,20 @@ pub trait Utterance: Sync {
     }
 }
 
+/// What a training sequence's objective knows of the batch it belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchContext<'a> {
+    /// One over the batch's labelled frames: the scale of every frame's gradient.
+    pub scale: f64,
+    /// The indices (into the training slice) of every sequence of the batch.
+    pub members: &'a [usize],
+}
+
 /// What [`fit_with`] minimises for one training sequence, given its logits.
 pub trait Objective: Sync {
-    /// Writes `scale` x dL/dlogits of training sequence `index` into `dlogits` (steps x C, zeroed
-    /// by the caller) and returns the summed (unscaled) loss and the number of frames counted.
+    /// Writes `batch.scale` x dL/dlogits of training sequence `index` into `dlogits` (steps x C,
+    /// zeroed by the caller) and returns the summed (unscaled) loss and the number of frames
+    /// counted.
     ///
     /// Shapes: `logits` and `dlogits` (steps x `n_classes`), `labels` (steps).
     fn loss(
@@ -41,7 +51,7 @@ pub trait Objective: Sync {
         logits: &[f32],
         labels: &[i64],
         n_classes: usize,
-        scale: f64,
+        batch: BatchContext<'_>,
         dlogits: &mut [f32],
     ) -> (f64, usize);
 }
@@ -58,10 +68,10 @@ impl Objective for CrossEntropy {
         logits: &[f32],
         labels: &[i64],
         n_classes: usize,
-        scale: f64,
+        batch: BatchContext<'_>,
         dlogits: &mut [f32],
     ) -> (f64, usize) {
-        crate::nn::loss::frame_cross_entropy(dlogits, logits, labels, n_classes, scale)
+        crate::nn::loss::frame_cross_entropy(dlogits, logits, labels, n_classes, batch.scale)
     }
 }
 
@@ -80,7 +90,8 @@ pub struct TrainConfig {
     pub clip_norm: f64,
     /// Updates over which the learning rate ramps up linearly from 0.
     pub warmup_steps: usize,
-    /// Reduce-on-plateau multiplier.
+    /// Reduce-on-plateau multiplier (the criterion is the validation loss, or the training loss
+    /// when there is no validation data).
     pub plateau_factor: f64,
     /// Reduce-on-plateau patience (epochs).
     pub plateau_patience: usize,
@@ -101,6 +112,10 @@ pub struct TrainConfig {
     pub threads: usize,
     /// How an utterance's class is read from its frames.
     pub readout: Readout,
+    /// Multiplier of the learning rate in the first epoch (the authors start each increment at a
+    /// tenth).
+    #[serde(default = "one")]
+    pub first_epoch_lr_scale: f64,
     /// Whether a Delta layer may run a mostly-fired matrix's non-recurrent products as matrix
     /// products ([`Mode::Delta`]); false runs every product per fired column
     /// ([`Mode::DeltaPerColumn`], `--no-product-form`).
@@ -110,6 +125,10 @@ pub struct TrainConfig {
 
 fn product_form_default() -> bool {
     true
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl Default for TrainConfig {
@@ -131,6 +150,7 @@ impl Default for TrainConfig {
             seed: 0,
             threads: 1,
             readout: Readout::LastNonSilence,
+            first_epoch_lr_scale: 1.0,
             product_form: true,
         }
     }
@@ -171,6 +191,7 @@ impl TrainConfig {
             ("weight decay", self.weight_decay),
             ("clip norm", self.clip_norm),
             ("plateau factor", self.plateau_factor),
+            ("first-epoch learning-rate scale", self.first_epoch_lr_scale),
             ("l1 beta", self.l1_beta),
         ] {
             crate::Error::check_non_negative(name, v)?;

@@ -9,7 +9,7 @@ use deltarnn::nn::{CellKind, Mode, Model, Params, SequenceTape};
 use deltarnn::rng::Rng;
 use deltarnn::signals::random_walk;
 use deltarnn::train::TrainConfig;
-use deltarnn::Thresholds;
+use deltarnn::{Protocol, Thresholds};
 
 /// Cross-entropy over all outputs plus `weight` x BCE distillation on the first `n_old`, per frame,
 /// divided by the frame count: the loss a training step of an increment minimises.
@@ -150,6 +150,7 @@ fn toy_config(memory: usize, distillation_weight: f64, classifier: Classifier, t
         storage: Storage::Features,
         classifier,
         distillation_weight,
+        protocol: Protocol::Ours,
     }
 }
 
@@ -188,4 +189,19 @@ fn same_seed_same_bits_whatever_the_thread_count() {
     let (model_b, b) = run(&toy_config(12, 1.0, Classifier::Nme, 2));
     assert_eq!(model_a, model_b);
     assert_eq!(strip(a), strip(b));
+}
+
+#[test]
+fn the_authors_protocol_learns_and_splits_the_memory_with_silence() {
+    let config = IncrementalConfig { protocol: Protocol::Authors, ..toy_config(30, 1.0, Classifier::Nme, 2) };
+    let (model, records) = run(&config);
+    // int(30 / (2 + 1)) = 10 per base class, int(30 / 7) = 4 per class at the end.
+    assert_eq!(records[0].memory_utterances, 20);
+    assert_eq!(records[2].memory_utterances, 24);
+    assert!(records[0].accuracy > 0.9, "the base task is learnt: {}", records[0].accuracy);
+    assert!(records[2].accuracy > 0.6, "{}", records[2].accuracy);
+    // The last increment's new rows (outputs 5 and 6) started at bias 0; the old ones moved.
+    assert_eq!(model.config.n_classes, 7);
+    let (ours, _) = run(&toy_config(30, 1.0, Classifier::Nme, 2));
+    assert_ne!(ours, model, "the protocols differ");
 }

@@ -20,7 +20,7 @@ use deltarnn::incremental::{
 };
 use deltarnn::nn::CellKind;
 use deltarnn::train::TrainConfig;
-use deltarnn::Thresholds;
+use deltarnn::{Protocol, Thresholds};
 use indicatif::{ProgressBar, ProgressStyle};
 use json::{summary_json, Run};
 use std::path::PathBuf;
@@ -56,7 +56,8 @@ pub struct Args {
     /// Epochs per increment [default: 20 in batch mode, 10 online].
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Peak learning rate (AdamW) [default: 2e-3 in batch mode, 3e-4 online].
+    /// Peak learning rate (AdamW) [default: 2e-3 in batch mode, 3e-4 online; 1e-3 under the
+    /// authors' protocol].
     #[arg(long)]
     pub lr: Option<f64>,
     /// Recurrent cell.
@@ -203,7 +204,7 @@ fn incremental_config(args: &Args, dense: bool) -> IncrementalConfig {
         train: TrainConfig {
             epochs: args.epochs.unwrap_or(if online { 10 } else { 20 }),
             batch_size: if online { 1 } else { args.batch },
-            learning_rate: args.lr.unwrap_or(if online { 3e-4 } else { 2e-3 }),
+            learning_rate: args.lr.unwrap_or(default_learning_rate(args)),
             warmup_steps: if online { 0 } else { 20 },
             dense,
             l1_beta: if dense { 0.0 } else { args.l1_beta },
@@ -221,6 +222,17 @@ fn incremental_config(args: &Args, dense: bool) -> IncrementalConfig {
             ClassifierArg::Head => Classifier::Head,
         },
         distillation_weight: args.distill_weight,
+        protocol: args.dataset.protocol.unwrap_or_default(),
+    }
+}
+
+/// The learning rate when `--lr` is not given: the authors' 1e-3 under their protocol, else
+/// 3e-4 online and 2e-3 in batch mode.
+fn default_learning_rate(args: &Args) -> f64 {
+    match (args.dataset.protocol.unwrap_or_default(), args.online) {
+        (Protocol::Authors, _) => 1e-3,
+        (Protocol::Ours, true) => 3e-4,
+        (Protocol::Ours, false) => 2e-3,
     }
 }
 
