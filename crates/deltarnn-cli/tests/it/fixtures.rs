@@ -64,6 +64,26 @@ pub fn battery_tones(root: &Path, n: usize) -> PathBuf {
     root.to_path_buf()
 }
 
+/// A tone burst of `freq_hz` at 16 kHz, 0.6 s, starting and ending at seeded jittered times,
+/// over faint seeded noise: a generated "utterance" of a keyword.
+fn tone(rng: &mut deltarnn::rng::Rng, freq_hz: f64) -> Vec<f32> {
+    let rate = 16_000.0;
+    let (start, end) = (0.1 + 0.05 * rng.uniform(), 0.4 + 0.05 * rng.uniform());
+    (0..9600)
+        .map(|i| {
+            let t = i as f64 / rate;
+            let tone = if (start..end).contains(&t) { 0.4 * (std::f64::consts::TAU * freq_hz * t).sin() } else { 0.0 };
+            (tone + 0.003 * rng.normal()) as f32
+        })
+        .collect()
+}
+
+/// Writes `samples` as a 16 kHz WAV at `root/rel`.
+fn write_tone(root: &Path, rel: &str, samples: &[f32]) {
+    std::fs::create_dir_all(root.join(rel).parent().unwrap()).unwrap();
+    deltarnn::audio::wav::write_wav_i16(&root.join(rel), 16_000, samples).unwrap();
+}
+
 /// Four generated "keywords" (tone bursts of different pitch at 16 kHz, seeded noise), 6 train
 /// and 3 valid takes each, in the keyword-CSV layout.
 pub fn tone_keywords(root: &Path) {
@@ -73,24 +93,35 @@ pub fn tone_keywords(root: &Path) {
     for (keyword, freq_hz) in keywords {
         for take in 0..9 {
             let rel = format!("{keyword}/s{take}.wav");
-            let rate = 16_000.0;
-            let (start, end) = (0.1 + 0.05 * rng.uniform(), 0.4 + 0.05 * rng.uniform());
-            let samples: Vec<f32> = (0..9600)
-                .map(|i| {
-                    let t = i as f64 / rate;
-                    let tone =
-                        if (start..end).contains(&t) { 0.4 * (std::f64::consts::TAU * freq_hz * t).sin() } else { 0.0 };
-                    (tone + 0.003 * rng.normal()) as f32
-                })
-                .collect();
-            std::fs::create_dir_all(root.join(keyword)).unwrap();
-            deltarnn::audio::wav::write_wav_i16(&root.join(&rel), 16_000, &samples).unwrap();
+            write_tone(root, &rel, &tone(&mut rng, freq_hz));
             let split = if take < 6 { &mut train } else { &mut valid };
             split.push(row(&rel, &format!("s{take}"), keyword));
         }
     }
     write_split(root, "train", &train);
     write_split(root, "valid", &valid);
+}
+
+/// A Google Speech Commands v2 layout of generated tones: a folder per keyword of `keywords`
+/// (each its own pitch), `takes` files each from speakers `s0`, `s1`, ...; the second to last
+/// take of every keyword listed in `validation_list.txt`, the last in `testing_list.txt`.
+pub fn gsc_tones(root: &Path, keywords: &[&str], takes: usize) {
+    let mut rng = deltarnn::rng::Rng::seed(11);
+    let (mut valid, mut test) = (String::new(), String::new());
+    for (k, keyword) in keywords.iter().enumerate() {
+        let freq_hz = 200.0 * 1.09f64.powi(k as i32);
+        for take in 0..takes {
+            let rel = format!("{keyword}/s{take}_nohash_0.wav");
+            write_tone(root, &rel, &tone(&mut rng, freq_hz));
+            if take + 2 == takes {
+                valid.push_str(&format!("{rel}\n"));
+            } else if take + 1 == takes {
+                test.push_str(&format!("{rel}\n"));
+            }
+        }
+    }
+    std::fs::write(root.join("validation_list.txt"), valid).unwrap();
+    std::fs::write(root.join("testing_list.txt"), test).unwrap();
 }
 
 /// A tiny corpus synthesized once and shared by the training tests (6 speakers, one utterance

@@ -1,7 +1,7 @@
 //! `deltarnn learn` end to end on a tiny generated keyword dataset (tones as keywords, keyword
 //! CSV layout): the table, incremental.json, the plot, online and audio modes, and one-line errors.
 
-use crate::fixtures::tone_keywords;
+use crate::fixtures::{gsc_tones, tone_keywords};
 use crate::util::deltarnn;
 use std::path::Path;
 use std::process::Output;
@@ -100,4 +100,51 @@ fn bad_learn_inputs_give_one_line_errors() {
         assert_eq!(stderr.lines().filter(|l| l.starts_with("error")).count(), 1, "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+}
+
+/// The 35 keywords of Google Speech Commands v2 in the authors' label order
+/// (`data/gscdv2/label_list_10.csv`), as scripts/learn-gscd-authors.sh lists them.
+const GSC_LABEL_ORDER: [&str; 35] = [
+    "cat", "house", "no", "bird", "seven", "two", "zero", "follow", "stop", "go", "forward", "visual", "marvin", "on",
+    "down", "tree", "sheila", "nine", "six", "left", "four", "learn", "right", "off", "one", "backward", "happy",
+    "dog", "five", "three", "bed", "up", "eight", "yes", "wow",
+];
+
+#[test]
+fn the_authors_gsc_protocol_runs_end_to_end_on_a_generated_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("gsc");
+    // Folders in alphabetical order on disk; the script imposes the authors' order.
+    let mut alphabetical = GSC_LABEL_ORDER;
+    alphabetical.sort();
+    gsc_tones(&data, &alphabetical, 5);
+    let out = dir.path().join("run");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/learn-gscd-authors.sh");
+    let result = std::process::Command::new("bash")
+        .args([script, data.to_str().unwrap(), out.to_str().unwrap()])
+        .env("DELTARNN", env!("CARGO_BIN_EXE_deltarnn"))
+        .env("EPOCHS", "1")
+        .env("MEMORY", "70")
+        .env("HIDDEN", "8")
+        .env("THREADS", "2")
+        .env("COMPARE_DENSE", "false")
+        .env("CACHE_DIR", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("incremental.json")).unwrap()).unwrap();
+    let order: Vec<&str> = json["class_order"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(order, GSC_LABEL_ORDER, "the authors' class order");
+    assert_eq!((json["base"].as_u64(), json["step"].as_u64()), (Some(20), Some(3)));
+    let run = &json["runs"][0];
+    assert_eq!(run["config"]["protocol"], "authors");
+    let increments = run["increments"].as_array().unwrap();
+    let seen: Vec<u64> = increments.iter().map(|r| r["classes_seen"].as_u64().unwrap()).collect();
+    assert_eq!(seen, [20, 23, 26, 29, 32, 35]);
+    // int(70 / 21) = 3 per class after the base task (3 training takes each), int(70 / 36) = 1 at the end.
+    assert_eq!(increments[0]["memory_utterances"], 60);
+    assert_eq!(increments[5]["memory_utterances"], 35);
+    assert_eq!(json["scored_on"], "test");
 }
