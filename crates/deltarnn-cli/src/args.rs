@@ -11,6 +11,10 @@ use deltarnn::train::TrainConfig;
 use deltarnn::{Protocol, Thresholds};
 use std::path::{Path, PathBuf};
 
+/// The protocol of every command that does not say: the authors', which measured better on
+/// held-out speakers (docs/fidelity.md, "The default").
+pub const DEFAULT_PROTOCOL: Protocol = Protocol::Authors;
+
 /// All cores of this machine: the default of every `--threads`.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
@@ -190,7 +194,7 @@ pub struct DataArgs {
     pub max_file_bytes: u64,
     /// Whose choices to follow where deltarnn and the authors' code differ: ours or authors
     /// (normalisation, frame labels, and in `learn` the incremental protocol; docs/fidelity.md)
-    /// [default: ours; a trained model's own in `eval`].
+    /// [default: authors; a trained model's own in `eval`].
     #[arg(long)]
     pub protocol: Option<Protocol>,
 }
@@ -220,9 +224,14 @@ impl DataArgs {
             limits: self.limits(),
             on_bad_file: if self.stop_on_bad_file { BadFilePolicy::Stop } else { BadFilePolicy::Skip },
             cache_dir: Some(self.cache_dir.clone().unwrap_or_else(|| LoadOptions::default_cache_dir(dir))),
-            protocol: self.protocol.unwrap_or_default(),
+            protocol: self.protocol(),
             ..LoadOptions::default()
         }
+    }
+
+    /// `--protocol`, or [`DEFAULT_PROTOCOL`].
+    pub fn protocol(&self) -> Protocol {
+        self.protocol.unwrap_or(DEFAULT_PROTOCOL)
     }
 
     /// The protocol of a trained model whose metadata says `recorded` (None: written before
@@ -230,7 +239,7 @@ impl DataArgs {
     /// given must name it.
     pub fn model_protocol(&self, model: &Path, recorded: Option<Protocol>) -> Result<Protocol> {
         match (self.protocol, recorded) {
-            (None, recorded) => Ok(recorded.unwrap_or_default()),
+            (None, recorded) => Ok(recorded.unwrap_or(Protocol::LEGACY)),
             (Some(wanted), Some(recorded)) if wanted == recorded => Ok(recorded),
             (Some(wanted), Some(recorded)) => bail!(
                 "{} was trained under protocol {recorded}, not {wanted}; drop --protocol to use the model's own",

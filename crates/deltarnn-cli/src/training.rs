@@ -41,7 +41,7 @@ pub fn train_run(
     let (mut model, mut state, config) = start_or_resume(&run, out, model_config, config, resume, quiet)?;
     if resume && run.path(MODEL_FILE).exists() {
         let saved = Bundle::load(&run.path(MODEL_FILE)).context("reading the run's model")?;
-        let recorded = saved.protocol.unwrap_or_default();
+        let recorded = saved.protocol.unwrap_or(Protocol::LEGACY);
         if recorded != dataset.protocol {
             bail!(
                 "{}: the run was trained under protocol {recorded}; resume with --protocol {recorded}",

@@ -21,7 +21,7 @@ pub struct Bundle {
     /// Class names (index 0 is silence).
     pub labels: LabelMap,
     /// The protocol the model was trained under ([`crate::protocol`]); None for checkpoints
-    /// written before protocols were recorded, which followed [`Protocol::Ours`].
+    /// written before protocols were recorded, which followed [`Protocol::LEGACY`].
     pub protocol: Option<Protocol>,
     /// Any other metadata stored with the model (training configuration, dataset kind ...).
     pub extra: BTreeMap<String, String>,

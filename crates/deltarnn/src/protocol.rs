@@ -20,18 +20,28 @@
 
 use crate::{Error, Result};
 
-/// Whose choices a run follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+/// Whose choices a run follows. The command line defaults to [`Protocol::Authors`], which
+/// measured better on held-out speakers (`docs/fidelity.md`); the library's own defaults
+/// ([`crate::data::LoadOptions`]) and files written before protocols were recorded are
+/// [`Protocol::LEGACY`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     /// deltarnn's own choices.
-    #[default]
     Ours,
     /// The authors' code, choice by choice.
     Authors,
 }
 
 impl Protocol {
+    /// What models, runs and configurations written before protocols were recorded followed.
+    pub const LEGACY: Protocol = Protocol::Ours;
+
+    /// The serde default of a protocol field missing from an older file.
+    pub fn legacy() -> Protocol {
+        Self::LEGACY
+    }
+
     /// "ours" or "authors".
     pub fn name(self) -> &'static str {
         match self {

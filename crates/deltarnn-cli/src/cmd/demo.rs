@@ -56,7 +56,7 @@ pub struct Args {
     no_product_form: bool,
     /// Whose choices to follow where deltarnn and the authors' code differ: ours or authors
     /// (normalisation and frame labels; docs/fidelity.md).
-    #[arg(long, default_value = "ours")]
+    #[arg(long, default_value = "authors")]
     protocol: Protocol,
 }
 

@@ -95,7 +95,8 @@ pub struct LoadOptions {
     pub labels: Option<LabelMap>,
     /// Use this normaliser (e.g. a trained model's) instead of fitting one on the train split.
     pub normalizer: Option<Normalizer>,
-    /// Whose normalisation and frame labels to use ([`crate::protocol`]).
+    /// Whose normalisation and frame labels to use ([`crate::protocol`]; default
+    /// [`Protocol::LEGACY`], deltarnn's own).
     pub protocol: Protocol,
 }
 
@@ -109,7 +110,7 @@ impl Default for LoadOptions {
             kind: None,
             labels: None,
             normalizer: None,
-            protocol: Protocol::Ours,
+            protocol: Protocol::LEGACY,
         }
     }
 }

@@ -67,7 +67,7 @@ pub struct IncrementalConfig {
     pub distillation_weight: f64,
     /// Whose choices the run follows ([`crate::protocol`]): readout frame, herding, memory split,
     /// distillation scale, learning-rate schedule and new head biases.
-    #[serde(default)]
+    #[serde(default = "Protocol::legacy")]
     pub protocol: Protocol,
 }
 

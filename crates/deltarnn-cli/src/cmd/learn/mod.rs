@@ -222,14 +222,14 @@ fn incremental_config(args: &Args, dense: bool) -> IncrementalConfig {
             ClassifierArg::Head => Classifier::Head,
         },
         distillation_weight: args.distill_weight,
-        protocol: args.dataset.protocol.unwrap_or_default(),
+        protocol: args.dataset.protocol(),
     }
 }
 
 /// The learning rate when `--lr` is not given: the authors' 1e-3 under their protocol, else
 /// 3e-4 online and 2e-3 in batch mode.
 fn default_learning_rate(args: &Args) -> f64 {
-    match (args.dataset.protocol.unwrap_or_default(), args.online) {
+    match (args.dataset.protocol(), args.online) {
         (Protocol::Authors, _) => 1e-3,
         (Protocol::Ours, true) => 3e-4,
         (Protocol::Ours, false) => 2e-3,
