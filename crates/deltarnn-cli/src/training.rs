@@ -38,17 +38,8 @@ pub fn train_run(
         n_classes: dataset.n_classes(),
         thresholds: model_args.thresholds(),
     };
-    let (mut model, mut state, config) = start_or_resume(&run, out, model_config, config, resume, quiet)?;
-    if resume && run.path(MODEL_FILE).exists() {
-        let saved = Bundle::load(&run.path(MODEL_FILE)).context("reading the run's model")?;
-        let recorded = saved.protocol.unwrap_or(Protocol::LEGACY);
-        if recorded != dataset.protocol {
-            bail!(
-                "{}: the run was trained under protocol {recorded}; resume with --protocol {recorded}",
-                out.display()
-            );
-        }
-    }
+    let resume_protocol = resume.then_some(dataset.protocol);
+    let (mut model, mut state, config) = start_or_resume(&run, out, model_config, config, resume_protocol, quiet)?;
     let mut extra = BTreeMap::new();
     extra.insert("train_config".to_string(), serde_json::to_string(&config)?);
     extra.insert("dataset_kind".to_string(), dataset.kind.name().to_string());
@@ -88,19 +79,29 @@ pub fn train_run(
     score_best_model(&run, dataset, &config, &state)
 }
 
-/// A fresh model and state (seeded), or with `resume` and a saved state the run's own (`run`,
-/// in folder `dir`), whose
-/// model must match `model_config`; the saved configuration then rules but for the epochs and
-/// threads given now.
+/// A fresh model and state (seeded), or, when resuming and the run (`run`, in folder `dir`) has
+/// a saved state, the run's own, whose model must match `model_config`; the saved configuration
+/// then rules but for the epochs and threads given now. When resuming (`resume` is the protocol
+/// of the data loaded now), a model already in the run must have been trained under it.
 fn start_or_resume(
     run: &RunDir,
     dir: &Path,
     model_config: ModelConfig,
     config: TrainConfig,
-    resume: bool,
+    resume: Option<Protocol>,
     quiet: bool,
 ) -> Result<(Model<f32>, TrainState, TrainConfig)> {
-    if !(resume && run.has_state()) {
+    if let (Some(protocol), true) = (resume, run.path(MODEL_FILE).exists()) {
+        let recorded = Bundle::load(&run.path(MODEL_FILE)).context("reading the run's model")?.protocol;
+        let recorded = recorded.unwrap_or(Protocol::LEGACY);
+        if recorded != protocol {
+            bail!(
+                "{}: the run was trained under protocol {recorded}; resume with --protocol {recorded}",
+                dir.display()
+            );
+        }
+    }
+    if !(resume.is_some() && run.has_state()) {
         let model = init_params::<f32>(&model_config, config.seed)?;
         let state = TrainState::new(&model, &config);
         return Ok((model, state, config));

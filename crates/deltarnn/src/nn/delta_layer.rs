@@ -17,7 +17,8 @@ use crate::Thresholds;
 /// matrix-matrix products over the densified deltas and reference states instead of per fired
 /// column: the product form does the dense number of multiply-adds but runs them 2-3x faster,
 /// so it wins when most entries fired. Results are the same gradient up to summation order; the
-/// cost report still counts the fired columns (the algorithm's work). Measured with
+/// cost report counts the fired columns (the algorithm's work, `actual_macs`) and what ran
+/// (`executed_macs`); [`super::Mode::DeltaPerColumn`] never uses the form. Measured with
 /// `deltarnn bench --sections step` against builds at 0.3 and 0.4; see docs/performance.md.
 pub const MATRIX_PRODUCT_FROM: f64 = 0.5;
 
@@ -133,7 +134,8 @@ impl<T: Real> Layer<T> {
         let mut kappa_x = vec![T::ZERO; f]; // -e_j at the next step input j fires
         let mut kappa_h = vec![T::ZERO; h];
         let mut e = vec![T::ZERO; f.max(h)]; // e_j = (W^T G_t)_j at this step's fired columns
-                                             // G_t of every step, for the matrix form's products after the loop.
+
+        // G_t of every step, for the matrix form's products after the loop.
         let any_matrix = input_form == ProductForm::Matrix || hidden_form == ProductForm::Matrix;
         let mut memory_grads = any_matrix.then(|| vec![T::ZERO; steps * m]);
         for t in (0..steps).rev() {

@@ -263,7 +263,8 @@ struct BatchOutcome {
 }
 
 impl BatchOutcome {
-    /// Adds `other` after this one (sums in this order).
+    /// Adds `other`'s sums after this one's (floating-point sums in this order); the non-finite
+    /// list is the caller's to merge.
     fn add(&mut self, other: &BatchOutcome) {
         self.loss += other.loss;
         self.frames += other.frames;
@@ -344,10 +345,7 @@ impl<'c> Trainer<'c> {
         self.pool.install(|| grads.set_sum(&parts));
         let mut outcome = BatchOutcome { frames, ..BatchOutcome::default() };
         for (_, group) in &per_group {
-            outcome.loss += group.loss;
-            outcome.sequences += group.sequences;
-            outcome.correct += group.correct;
-            outcome.cost.add(&group.cost);
+            outcome.add(group); // groups count no frames: the batch's are set above
             outcome.non_finite.extend(&group.non_finite);
         }
         outcome

@@ -74,12 +74,12 @@ pub fn run(machine: &MachineArgs, sweep: &SweepArgs, workloads: &[Workload]) -> 
     let csv_path = out.join("sweep.csv");
     write_atomic(&csv_path, csv(&rows).as_bytes()).with_context(|| format!("writing {}", csv_path.display()))?;
     let md_path = out.join("sweep.md");
-    write_atomic(&md_path, markdown(machine, &rows).as_bytes())
-        .with_context(|| format!("writing {}", md_path.display()))?;
+    let md = markdown(machine, &rows);
+    write_atomic(&md_path, md.as_bytes()).with_context(|| format!("writing {}", md_path.display()))?;
     for w in workloads {
         plots(machine, sweep, w, &rows)?;
     }
-    println!("{}", markdown(machine, &rows));
+    println!("{md}");
     eprintln!("wrote sweep.csv, sweep.md and plots to {}", out.display());
     Ok(())
 }
