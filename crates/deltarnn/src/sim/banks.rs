@@ -64,7 +64,7 @@ mod tests {
     #[test]
     fn conflict_free_up_to_half_the_banks_with_two_ports() {
         for pes in [1, 3, 5, 8, 16] {
-            let config = SimConfig { pes, sram_banks: 32, sram_ports: 2, ..SimConfig::default() };
+            let config = SimConfig { pes, sram_banks: 32, sram_ports: 2, ..SimConfig::ideal() };
             for rows in [1, 7, 64, 1000, 1024] {
                 for class in OpClass::ALL {
                     assert_eq!(column_cycles(&config, class, rows), row_cycles(rows, pes), "{pes} {rows} {class:?}");
@@ -76,7 +76,7 @@ mod tests {
     #[test]
     fn more_pes_than_banks_conflict_as_documented() {
         for (pes, banks, ports) in [(32, 32, 2), (64, 32, 2), (64, 16, 1), (16, 16, 2)] {
-            let config = SimConfig { pes, sram_banks: banks, sram_ports: ports, ..SimConfig::default() };
+            let config = SimConfig { pes, sram_banks: banks, sram_ports: ports, ..SimConfig::ideal() };
             let rows = 1024;
             for (class, a) in [(OpClass::Mxv, 1u64), (OpClass::Mtxv, 2), (OpClass::Vxv, 3)] {
                 let m = (pes / banks) as u64;
@@ -86,7 +86,7 @@ mod tests {
         }
         // One port: even MTxV's two streams half the banks apart fit, but dW's read and write
         // to one bank take two cycles.
-        let single = SimConfig { pes: 16, sram_banks: 32, sram_ports: 1, ..SimConfig::default() };
+        let single = SimConfig { pes: 16, sram_banks: 32, sram_ports: 1, ..SimConfig::ideal() };
         assert_eq!(column_cycles(&single, OpClass::Mtxv, 64), 4);
         assert_eq!(column_cycles(&single, OpClass::Vxv, 64), 8);
     }

@@ -58,6 +58,7 @@
 
 pub mod accuracy;
 pub mod banks;
+pub mod bf16_ops;
 pub mod bitmodel;
 pub mod config;
 pub mod datapath;
@@ -65,9 +66,10 @@ pub mod machine;
 pub mod numeric;
 pub mod program;
 pub mod report;
+pub mod rtl;
 
 pub use accuracy::Accuracy;
-pub use config::SimConfig;
+pub use config::{CycleModel, SimConfig};
 pub use numeric::Format;
 pub use program::{compile, generate_trace, Instruction, OpClass, Program};
 pub use report::{ClassStats, Comparison, SimReport};
@@ -80,13 +82,26 @@ use crate::Result;
 /// Simulates one layer's training step on `trace`, dense and sparse.
 ///
 /// Shapes: rows = `cell.gates() * trace.n_hidden`, columns = `trace.n_input + trace.n_hidden`,
-/// `trace.steps()` steps. Errors when the configuration is invalid or the layer is wider than
-/// `config.max_width`.
+/// `trace.steps()` steps, counted by `config.model`. Errors when the configuration is invalid,
+/// the layer is wider than `config.max_width` (idealised model) or, without tiling, beyond the
+/// RTL's instruction limits (RTL model).
 pub fn simulate_layer<T: Real>(config: &SimConfig, cell: CellKind, trace: &ActivityTrace<T>) -> Result<Comparison> {
-    config.check_layer(trace.n_input, trace.n_hidden)?;
-    let dense = machine::run(config, &compile(cell, trace, true));
-    let sparse = machine::run(config, &compile(cell, trace, false));
-    Ok(Comparison { dense, sparse })
+    let rows = cell.gates() * trace.n_hidden;
+    config.check_layer(trace.n_input, trace.n_hidden, rows, trace.steps())?;
+    Ok(match config.model {
+        CycleModel::Ideal => Comparison {
+            dense: machine::run(config, &compile(cell, trace, true)),
+            sparse: machine::run(config, &compile(cell, trace, false)),
+        },
+        CycleModel::Rtl => simulate_matrix(&rtl::tiling::MatrixActivity::layer(cell.gates(), trace)),
+    })
+}
+
+/// Simulates one weight matrix's training step on the RTL model, dense against sparse (dense:
+/// every column fires at every step). Shapes: `activity.rows x activity.columns`, any size (it
+/// is tiled; [`rtl::tiling`]).
+pub fn simulate_matrix(activity: &rtl::tiling::MatrixActivity) -> Comparison {
+    Comparison { dense: rtl::cycles::simulate(activity, true), sparse: rtl::cycles::simulate(activity, false) }
 }
 
 /// The value side of one layer's sparse training step in `format`.
@@ -114,7 +129,7 @@ pub fn check_values<T: Real>(
     grad_scale: f64,
     seed: u64,
 ) -> Result<ValueCheck> {
-    config.check_layer(trace.n_input, trace.n_hidden)?;
+    config.check_layer(trace.n_input, trace.n_hidden, cell.gates() * trace.n_hidden, trace.steps())?;
     let program = compile(cell, trace, false);
     let values = accuracy::StepValues::random(program.rows, trace, grad_scale, seed);
     let engine = accuracy::engine(&values);
@@ -164,7 +179,7 @@ mod tests {
         {
             let trace = generate_trace(f, h, 50, s, &mut Rng::seed(3));
             let cost = LayerCost::from_trace(cell, &trace);
-            let sim = simulate_layer(&SimConfig::default(), cell, &trace).unwrap();
+            let sim = simulate_layer(&SimConfig::ideal(), cell, &trace).unwrap();
             assert_eq!(sim.sparse.class(OpClass::Mxv).macs, cost.forward_mxv.actual_macs);
             assert_eq!(sim.sparse.class(OpClass::Mtxv).macs, cost.backward_mxv.actual_macs);
             assert_eq!(sim.sparse.class(OpClass::Vxv).macs, cost.weight_grad.actual_macs);
@@ -189,23 +204,23 @@ mod tests {
             encode(&mut trace.hidden, &hs[t * h..(t + 1) * h], &mut h_ref, 0.25);
         }
         let cost = LayerCost::from_trace(CellKind::Lstm, &trace);
-        let sim = simulate_layer(&SimConfig::default(), CellKind::Lstm, &trace).unwrap();
+        let sim = simulate_layer(&SimConfig::ideal(), CellKind::Lstm, &trace).unwrap();
         assert_eq!(sim.sparse.total_macs(), cost.training().actual_macs);
         assert_eq!(sim.dense.total_macs(), cost.training().dense_macs);
     }
 
     #[test]
     fn dense_cycles_match_the_closed_form() {
-        let narrow_dram = SimConfig { dram_bytes_per_cycle: 3.0, dram_latency_cycles: 40, ..SimConfig::default() };
+        let narrow_dram = SimConfig { dram_bytes_per_cycle: 3.0, dram_latency_cycles: 40, ..SimConfig::ideal() };
         let configs = [
-            SimConfig::default(),
-            SimConfig { pes: 64, sram_banks: 128, ..SimConfig::default() },
-            SimConfig { pes: 5, pipeline_depth: 3, ..SimConfig::default() },
+            SimConfig::ideal(),
+            SimConfig { pes: 64, sram_banks: 128, ..SimConfig::ideal() },
+            SimConfig { pes: 5, pipeline_depth: 3, ..SimConfig::ideal() },
             narrow_dram,
             // Bank-limited: P = banks and P = 2 x banks, one and two ports.
-            SimConfig { pes: 32, ..SimConfig::default() },
-            SimConfig { pes: 64, ..SimConfig::default() },
-            SimConfig { pes: 32, sram_banks: 16, sram_ports: 1, ..SimConfig::default() },
+            SimConfig { pes: 32, ..SimConfig::ideal() },
+            SimConfig { pes: 64, ..SimConfig::ideal() },
+            SimConfig { pes: 32, sram_banks: 16, sram_ports: 1, ..SimConfig::ideal() },
         ];
         let shapes = [
             (CellKind::Lstm, 256, 256, 8),
@@ -232,7 +247,7 @@ mod tests {
 
     #[test]
     fn sparse_speedup_is_within_ten_percent_of_ideal_with_ample_bandwidth() {
-        let config = SimConfig::default();
+        let config = SimConfig::ideal();
         for s in [0.5, 0.8, 0.9] {
             let trace = generate_trace(256, 256, 256, s, &mut Rng::seed(7));
             let sim = simulate_layer(&config, CellKind::Lstm, &trace).unwrap();
@@ -253,7 +268,7 @@ mod tests {
         let layers =
             [generate_trace(16, 64, 100, 0.8, &mut Rng::seed(1)), generate_trace(64, 64, 100, 0.8, &mut Rng::seed(2))];
         let run = |pes: usize| {
-            let config = SimConfig { pes, sram_banks: 2 * pes.max(16), ..SimConfig::default() };
+            let config = SimConfig { pes, sram_banks: 2 * pes.max(16), ..SimConfig::ideal() };
             let mut total = simulate_layer(&config, CellKind::Lstm, &layers[0]).unwrap();
             total.add(&simulate_layer(&config, CellKind::Lstm, &layers[1]).unwrap());
             total
@@ -268,8 +283,8 @@ mod tests {
     #[test]
     fn bank_conflicts_slow_dense_and_sparse_alike() {
         let trace = generate_trace(256, 256, 16, 0.8, &mut Rng::seed(7));
-        let conflicted = SimConfig { pes: 64, ..SimConfig::default() };
-        let free = SimConfig { pes: 64, sram_banks: 128, ..SimConfig::default() };
+        let conflicted = SimConfig { pes: 64, ..SimConfig::ideal() };
+        let free = SimConfig { pes: 64, sram_banks: 128, ..SimConfig::ideal() };
         let (a, b) = (
             simulate_layer(&conflicted, CellKind::Lstm, &trace).unwrap(),
             simulate_layer(&free, CellKind::Lstm, &trace).unwrap(),
@@ -285,8 +300,8 @@ mod tests {
         // a starved DRAM slows dense and sparse alike, and the speedup follows the DRAM byte
         // ratio (below the MAC ratio: index bytes and per-step vectors do not shrink).
         let trace = generate_trace(256, 256, 64, 0.9, &mut Rng::seed(7));
-        let ample = simulate_layer(&SimConfig::default(), CellKind::Lstm, &trace).unwrap();
-        let tiny = SimConfig { dram_bytes_per_cycle: 1.0, ..SimConfig::default() };
+        let ample = simulate_layer(&SimConfig::ideal(), CellKind::Lstm, &trace).unwrap();
+        let tiny = SimConfig { dram_bytes_per_cycle: 1.0, ..SimConfig::ideal() };
         let starved = simulate_layer(&tiny, CellKind::Lstm, &trace).unwrap();
         let stalls: u64 = starved.sparse.classes.iter().map(|c| c.stall_cycles).sum();
         assert!(stalls > starved.sparse.total_cycles() / 2, "DRAM should dominate: {stalls}");
@@ -304,32 +319,32 @@ mod tests {
     fn fixed_per_step_costs_lower_the_speedup_on_small_layers() {
         // A long DRAM latency per descriptor, paid whatever fires, caps the speedup.
         let trace = generate_trace(256, 256, 64, 0.9, &mut Rng::seed(7));
-        let slow = SimConfig { dram_latency_cycles: 20_000, ..SimConfig::default() };
+        let slow = SimConfig { dram_latency_cycles: 20_000, ..SimConfig::ideal() };
         let capped = simulate_layer(&slow, CellKind::Lstm, &trace).unwrap();
         assert!(capped.speedup() < 0.6 * capped.ideal_speedup(), "{}", capped.speedup());
         // A tiny layer: the pipeline fill, adder chain and vectors dominate its few columns.
         let tiny_layer = generate_trace(4, 4, 64, 0.5, &mut Rng::seed(7));
-        let small = simulate_layer(&SimConfig::default(), CellKind::Lstm, &tiny_layer).unwrap();
+        let small = simulate_layer(&SimConfig::ideal(), CellKind::Lstm, &tiny_layer).unwrap();
         assert!(small.speedup() < 1.2, "{}", small.speedup());
     }
 
     #[test]
     fn bad_configs_and_layers_give_errors() {
         let trace = generate_trace(8, 8, 4, 0.5, &mut Rng::seed(1));
-        let zero_pes = SimConfig { pes: 0, ..SimConfig::default() };
+        let zero_pes = SimConfig { pes: 0, ..SimConfig::ideal() };
         let err = simulate_layer(&zero_pes, CellKind::Lstm, &trace).unwrap_err();
         assert!(matches!(&err, Error::Invalid(m) if m.contains("pes = 0")), "{err}");
         let wide = generate_trace(300, 8, 2, 0.5, &mut Rng::seed(1));
-        let err = simulate_layer(&SimConfig::default(), CellKind::Lstm, &wide).unwrap_err();
+        let err = simulate_layer(&SimConfig::ideal(), CellKind::Lstm, &wide).unwrap_err();
         assert!(err.to_string().contains("input width 300 exceeds"), "{err}");
-        let no_bandwidth = SimConfig { dram_bytes_per_cycle: 0.0, ..SimConfig::default() };
+        let no_bandwidth = SimConfig { dram_bytes_per_cycle: 0.0, ..SimConfig::ideal() };
         assert!(simulate_layer(&no_bandwidth, CellKind::Gru, &trace).is_err());
         for (banks, ports) in [(1, 2), (32, 0)] {
-            let sram = SimConfig { sram_banks: banks, sram_ports: ports, ..SimConfig::default() };
+            let sram = SimConfig { sram_banks: banks, sram_ports: ports, ..SimConfig::ideal() };
             let err = simulate_layer(&sram, CellKind::Lstm, &trace).unwrap_err();
             assert!(err.to_string().contains("at least 2 banks"), "{err}");
         }
-        let err = check_values(&SimConfig::default(), Format::Bf16, CellKind::Lstm, &wide, 1e-3, 1).unwrap_err();
+        let err = check_values(&SimConfig::ideal(), Format::Bf16, CellKind::Lstm, &wide, 1e-3, 1).unwrap_err();
         assert!(err.to_string().contains("exceeds"), "{err}");
     }
 

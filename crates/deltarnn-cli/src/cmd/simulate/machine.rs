@@ -1,12 +1,20 @@
 //! The accelerator `simulate` models: its flags and the library configuration they make.
 
 use anyhow::{bail, Result};
-use deltarnn::sim::{Format, SimConfig};
+use deltarnn::sim::{CycleModel, Format, SimConfig};
 
 /// The simulated accelerator.
 #[derive(clap::Args)]
 pub struct MachineArgs {
-    /// Processing elements.
+    /// Cycle model: rtl (as the authors' RTL counts cycles, checked against it; 16 PEs, 32 B/cycle
+    /// DRAM stream) or ideal (the parametric model for design exploration: the flags below).
+    #[arg(long, default_value = "rtl")]
+    pub model: CycleModel,
+    /// RTL model: refuse layers beyond one instruction's 256 rows, 256 columns or 256 steps
+    /// instead of tiling them.
+    #[arg(long)]
+    pub no_tiling: bool,
+    /// Processing elements (the RTL model has 16).
     #[arg(long, default_value_t = 16)]
     pub pes: usize,
     /// Datapath number format: bf16 or fxp16.
@@ -34,8 +42,13 @@ pub struct MachineArgs {
 
 impl MachineArgs {
     /// The accelerator these flags describe with `pes` PEs and `dram_gbps` of DRAM bandwidth
-    /// (the sweep varies both), validated.
+    /// (the sweep varies both, on the idealised model), validated.
     pub fn config(&self, pes: usize, dram_gbps: f64) -> Result<SimConfig> {
+        self.config_for(self.model, pes, dram_gbps)
+    }
+
+    /// As [`MachineArgs::config`], on cycle model `model`.
+    pub fn config_for(&self, model: CycleModel, pes: usize, dram_gbps: f64) -> Result<SimConfig> {
         if !(self.clock_mhz.is_finite() && self.clock_mhz > 0.0) {
             bail!("--clock-mhz must be positive, got {}", self.clock_mhz);
         }
@@ -43,6 +56,8 @@ impl MachineArgs {
             bail!("--dram-gbps must be positive, got {dram_gbps}");
         }
         let config = SimConfig {
+            model,
+            tiling: !self.no_tiling,
             pes,
             dram_bytes_per_cycle: dram_gbps * 1000.0 / self.clock_mhz,
             dram_latency_cycles: self.dram_latency,

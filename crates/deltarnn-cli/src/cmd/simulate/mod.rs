@@ -5,14 +5,16 @@
 //! printed table and `sweep.rs` the `--sweep` over PE counts and DRAM bandwidths.
 
 mod machine;
+mod rtl;
 mod sweep;
 mod table;
 mod workload;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use deltarnn::delta::ActivityTrace;
-use deltarnn::sim::{check_values, SimConfig, ValueCheck};
+use deltarnn::sim::{check_values, CycleModel, SimConfig, ValueCheck};
 use machine::MachineArgs;
+use rtl::RtlArgs;
 use sweep::SweepArgs;
 use workload::{Workload, WorkloadArgs};
 
@@ -25,8 +27,9 @@ pub struct Args {
     workload: WorkloadArgs,
     #[command(flatten)]
     machine: MachineArgs,
-    /// Steps of each trace whose values go through the datapath and are checked against the
-    /// bit-accurate model and the f64 engine (0 = no value check).
+    /// Ideal model: steps of each trace whose values go through the datapath and are checked
+    /// against the bit-accurate model and the f64 engine (0 = no value check). The RTL model's
+    /// values are checked against the RTL itself (--emit-rtl-inputs).
     #[arg(long, default_value_t = 16)]
     value_steps: usize,
     /// Print one JSON object per workload instead of a table.
@@ -34,20 +37,30 @@ pub struct Args {
     json: bool,
     #[command(flatten)]
     sweep: SweepArgs,
+    #[command(flatten)]
+    rtl: RtlArgs,
 }
 
 /// Runs `deltarnn simulate`.
 pub fn run(args: Args) -> Result<()> {
-    let machine = &args.machine;
-    let config = machine.config(machine.pes, machine.dram_gbps)?;
-    let workloads = args.workload.workloads()?;
-    for w in &workloads {
-        for trace in &w.traces {
-            config.check_layer(trace.n_input, trace.n_hidden).with_context(|| format!("simulating {}", w.label))?;
-        }
+    if let Some(dir) = &args.rtl.compare_rtl {
+        return rtl::compare(dir);
     }
+    let machine = &args.machine;
+    let workloads = args.workload.workloads()?;
     if args.sweep.sweep {
+        // The sweep explores PE counts and DRAM bandwidths: the idealised model's parameters.
+        for w in &workloads {
+            w.check(&machine.config_for(CycleModel::Ideal, machine.pes, machine.dram_gbps)?)?;
+        }
         return sweep::run(machine, &args.sweep, &workloads);
+    }
+    let config = machine.config(machine.pes, machine.dram_gbps)?;
+    for w in &workloads {
+        w.check(&config)?;
+    }
+    if let Some(dir) = &args.rtl.emit_rtl_inputs {
+        return rtl::emit(dir, machine.format, &workloads, args.workload.seed);
     }
     for w in &workloads {
         let comparison = w.simulate(&config)?;
@@ -73,7 +86,8 @@ pub fn run(args: Args) -> Result<()> {
 
 /// The value check on the first `--value-steps` steps of the workload's first trace.
 fn value_check(args: &Args, config: &SimConfig, w: &Workload) -> Result<Option<ValueCheck>> {
-    let Some(trace) = w.traces.first().filter(|_| args.value_steps > 0) else { return Ok(None) };
+    let ideal = config.model == CycleModel::Ideal;
+    let Some(trace) = w.traces.first().filter(|_| ideal && args.value_steps > 0) else { return Ok(None) };
     let steps = args.value_steps.min(trace.steps());
     let mut prefix = ActivityTrace::with_capacity(trace.n_input, trace.n_hidden, steps);
     for t in 0..steps {

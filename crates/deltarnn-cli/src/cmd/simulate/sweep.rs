@@ -57,7 +57,7 @@ pub fn run(machine: &MachineArgs, sweep: &SweepArgs, workloads: &[Workload]) -> 
     for w in workloads {
         for &pes in &sweep.sweep_pes {
             for &dram_gbps in &sweep.sweep_dram_gbps {
-                let config = machine.config(pes, dram_gbps)?;
+                let config = machine.config_for(deltarnn::sim::CycleModel::Ideal, pes, dram_gbps)?;
                 let comparison = w.simulate(&config).with_context(|| format!("simulating {} at {pes} PEs", w.label))?;
                 rows.push(Row {
                     workload: w,

@@ -5,7 +5,8 @@ use anyhow::{bail, Context, Result};
 use deltarnn::delta::ActivityTrace;
 use deltarnn::nn::CellKind;
 use deltarnn::rng::Rng;
-use deltarnn::sim::{generate_trace, simulate_layer, Comparison, SimConfig};
+use deltarnn::sim::rtl::tiling::MatrixActivity;
+use deltarnn::sim::{generate_trace, simulate_layer, simulate_matrix, Comparison, CycleModel, SimConfig};
 use deltarnn::tracefile;
 use std::path::PathBuf;
 
@@ -13,7 +14,7 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct WorkloadArgs {
     /// Activity-trace file (docs/trace-format.md) to replay instead of generated traces.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["sparsity", "width", "steps", "cell"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["sparsity", "width", "steps", "cell", "rows"])]
     pub trace: Option<PathBuf>,
     /// Temporal sparsities of the generated traces (fraction of the columns that do not fire).
     #[arg(long, value_delimiter = ',', default_value = "0.5,0.8,0.9")]
@@ -27,6 +28,10 @@ pub struct WorkloadArgs {
     /// Recurrent cell of generated traces (rows = 4 x width for LSTM, 3 x width for GRU).
     #[arg(long, default_value = "lstm")]
     pub cell: CellKind,
+    /// Generate one weight matrix of this many rows over --width fired-or-not columns instead
+    /// of a recurrent layer: the authors' testbench workload (RTL model only).
+    #[arg(long)]
+    pub rows: Option<usize>,
     /// Seed of generated traces and of the weights and gradients of the value check.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -41,6 +46,8 @@ pub struct Workload {
     pub cell: CellKind,
     /// The layer traces.
     pub traces: Vec<ActivityTrace<f32>>,
+    /// A single-matrix workload: its rows (each trace's input is its columns; no hidden part).
+    pub matrix_rows: Option<usize>,
 }
 
 impl Workload {
@@ -54,11 +61,42 @@ impl Workload {
         1.0 - fired as f64 / total.max(1) as f64
     }
 
+    /// Each trace as the weight matrix it drives: rows and combined [x; h] columns.
+    pub fn activities(&self) -> Vec<MatrixActivity> {
+        let gates = self.cell.gates();
+        self.traces
+            .iter()
+            .map(|t| {
+                let mut a = MatrixActivity::layer(gates, t);
+                if let Some(rows) = self.matrix_rows {
+                    a.rows = rows;
+                }
+                a
+            })
+            .collect()
+    }
+
+    /// Checks that every trace runs on `config`.
+    pub fn check(&self, config: &SimConfig) -> Result<()> {
+        if self.matrix_rows.is_some() && config.model != CycleModel::Rtl {
+            bail!("--rows (a single-matrix workload) needs the RTL model (--model rtl)");
+        }
+        for (t, a) in self.traces.iter().zip(self.activities()) {
+            config
+                .check_layer(t.n_input, t.n_hidden, a.rows, t.steps())
+                .with_context(|| format!("simulating {}", self.label))?;
+        }
+        Ok(())
+    }
+
     /// Simulates every trace dense and sparse and sums the counts.
     pub fn simulate(&self, config: &SimConfig) -> deltarnn::Result<Comparison> {
         let mut total: Option<Comparison> = None;
-        for trace in &self.traces {
-            let c = simulate_layer(config, self.cell, trace)?;
+        for (trace, activity) in self.traces.iter().zip(self.activities()) {
+            let c = match self.matrix_rows {
+                Some(_) => simulate_matrix(&activity),
+                None => simulate_layer(config, self.cell, trace)?,
+            };
             match &mut total {
                 Some(t) => t.add(&c),
                 None => total = Some(c),
@@ -78,7 +116,7 @@ impl WorkloadArgs {
                 bail!("trace file {} holds no sequences", path.display());
             }
             let traces = file.sequences.into_iter().flatten().collect();
-            return Ok(vec![Workload { label, cell: file.cell, traces }]);
+            return Ok(vec![Workload { label, cell: file.cell, traces, matrix_rows: None }]);
         }
         if let Some(s) = self.sparsity.iter().find(|s| !(**s >= 0.0 && **s < 1.0)) {
             bail!("--sparsity values must be in [0, 1), got {s}");
@@ -86,13 +124,21 @@ impl WorkloadArgs {
         if self.steps == 0 {
             bail!("--steps must be at least 1");
         }
+        if self.width == 0 || self.rows == Some(0) {
+            bail!("--width and --rows must be at least 1");
+        }
+        let hidden = if self.rows.is_some() { 0 } else { self.width };
         Ok(self
             .sparsity
             .iter()
             .map(|&s| Workload {
-                label: format!("s={s:.2}"),
+                label: match self.rows {
+                    Some(rows) => format!("{rows}x{} s={s:.2}", self.width),
+                    None => format!("s={s:.2}"),
+                },
                 cell: self.cell,
-                traces: vec![generate_trace(self.width, self.width, self.steps, s, &mut Rng::seed(self.seed))],
+                traces: vec![generate_trace(self.width, hidden, self.steps, s, &mut Rng::seed(self.seed))],
+                matrix_rows: self.rows,
             })
             .collect())
     }

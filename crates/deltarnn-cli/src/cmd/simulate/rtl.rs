@@ -1,0 +1,145 @@
+//! `simulate --emit-rtl-inputs DIR` and `simulate --compare-rtl DIR`: the harness that holds the
+//! RTL cycle model and the RTL arithmetic against the authors' RTL (docs/rtl.md).
+//!
+//! Emit writes, for every tile of every workload, the testbench's input files and the values the
+//! simulator computes (`<tile>/dat/*.dat`), plus `manifest.json` with each tile's shape and the
+//! simulator's cycles per instruction class. `scripts/rtl-check.sh DIR` runs every tile on the
+//! RTL and writes `<tile>/rtl.json` (the testbench's cycles and its verdict on the values).
+//! Compare reads both and prints, per workload and class, RTL against simulator.
+
+use super::workload::Workload;
+use anyhow::{bail, Context, Result};
+use deltarnn::files::write_atomic;
+use deltarnn::sim::rtl::cycles::tile_cycles;
+use deltarnn::sim::rtl::tile::LANES;
+use deltarnn::sim::rtl::tiling::{make_tile, places};
+use deltarnn::sim::{Format, OpClass};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The harness's flags.
+#[derive(clap::Args)]
+pub struct RtlArgs {
+    /// Write the RTL testbench's inputs for every tile of every workload into DIR (with the
+    /// simulator's values and cycles), for scripts/rtl-check.sh DIR.
+    #[arg(long, value_name = "DIR", conflicts_with = "compare_rtl")]
+    pub emit_rtl_inputs: Option<PathBuf>,
+    /// Print the RTL's cycles (from scripts/rtl-check.sh DIR) against the simulator's.
+    #[arg(long, value_name = "DIR")]
+    pub compare_rtl: Option<PathBuf>,
+}
+
+/// One tile in the manifest.
+#[derive(Serialize, Deserialize)]
+struct TileEntry {
+    workload: String,
+    layer: usize,
+    /// Folder of the tile, relative to the manifest.
+    dir: String,
+    rows: usize,
+    columns: usize,
+    steps: usize,
+    fired: usize,
+    /// The simulator's cycles: mxv, mtxv, vxv.
+    predicted: [u64; 3],
+}
+
+/// The manifest `--emit-rtl-inputs` writes.
+#[derive(Serialize, Deserialize)]
+struct Manifest {
+    format: Format,
+    tiles: Vec<TileEntry>,
+}
+
+/// What scripts/rtl-check.sh writes per tile: the testbench's cycles and verdicts.
+#[derive(Deserialize)]
+struct RtlResult {
+    cycles: [u64; 3],
+    /// "correct" or "incorrect (...)" per class.
+    values: [String; 3],
+}
+
+/// Writes every tile of `workloads` in `format` under `dir` (seeded values from `seed`).
+pub fn emit(dir: &Path, format: Format, workloads: &[Workload], seed: u64) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut tiles = Vec::new();
+    for (w_index, w) in workloads.iter().enumerate() {
+        for (layer, activity) in w.activities().iter().enumerate() {
+            for (k, place) in places(activity).iter().enumerate() {
+                let tile_seed = seed ^ ((w_index as u64) << 40) ^ ((layer as u64) << 20) ^ k as u64;
+                let Some(tile) = make_tile(format, activity, place, 1e-3, tile_seed) else { continue };
+                let rel = format!("w{w_index}-l{layer}-t{k}");
+                let outputs = tile.outputs();
+                let dat = dir.join(&rel).join("dat");
+                tile.write_testbench_files(&dat, &outputs)
+                    .with_context(|| format!("writing the testbench files of {}", dat.display()))?;
+                let fired: Vec<u64> = tile.steps.iter().map(|(idx, _)| idx.len() as u64).collect();
+                let cycles = tile_cycles((tile.rows / LANES) as u64, &fired);
+                tiles.push(TileEntry {
+                    workload: w.label.clone(),
+                    layer,
+                    dir: rel,
+                    rows: tile.rows,
+                    columns: tile.columns,
+                    steps: tile.steps.len(),
+                    fired: tile.fired(),
+                    predicted: cycles.map(|(_, beats, fixed)| beats + fixed),
+                });
+            }
+        }
+    }
+    let path = dir.join("manifest.json");
+    let manifest = Manifest { format, tiles };
+    write_atomic(&path, serde_json::to_string_pretty(&manifest)?.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("wrote {} tiles to {}; run scripts/rtl-check.sh {}", manifest.tiles.len(), dir.display(), dir.display());
+    Ok(())
+}
+
+/// Prints the RTL's cycles against the simulator's for the tiles under `dir`, per workload and
+/// class; fails when a tile has no RTL result or the RTL found a value different from the
+/// simulator's.
+pub fn compare(dir: &Path) -> Result<()> {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let manifest: Manifest = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    println!("RTL against simulator, {} ({} tiles)", manifest.format, manifest.tiles.len());
+    println!("{:<24} {:<6} {:>12} {:>12} {:>8}  values", "workload", "class", "RTL cycles", "sim cycles", "diff");
+    let mut workloads: Vec<&str> = Vec::new();
+    for t in &manifest.tiles {
+        if !workloads.contains(&t.workload.as_str()) {
+            workloads.push(&t.workload);
+        }
+    }
+    let mut mismatched = Vec::new();
+    for w in workloads {
+        let mut rtl = [0u64; 3];
+        let mut sim = [0u64; 3];
+        let mut verdicts = [true; 3];
+        for t in manifest.tiles.iter().filter(|t| t.workload == w) {
+            let result_path = dir.join(&t.dir).join("rtl.json");
+            let text = std::fs::read_to_string(&result_path).with_context(|| {
+                format!("reading {} (run scripts/rtl-check.sh {} first)", result_path.display(), dir.display())
+            })?;
+            let r: RtlResult =
+                serde_json::from_str(&text).with_context(|| format!("parsing {}", result_path.display()))?;
+            for c in 0..3 {
+                rtl[c] += r.cycles[c];
+                sim[c] += t.predicted[c];
+                if r.values[c] != "correct" {
+                    verdicts[c] = false;
+                    mismatched.push(format!("{} {} {}: {}", t.dir, w, OpClass::ALL[c].name(), r.values[c]));
+                }
+            }
+        }
+        for (c, class) in OpClass::ALL.iter().enumerate() {
+            let diff = 100.0 * (sim[c] as f64 / rtl[c].max(1) as f64 - 1.0);
+            let verdict = if verdicts[c] { "bit-identical" } else { "DIFFER" };
+            println!("{:<24} {:<6} {:>12} {:>12} {:>+7.2}%  {verdict}", w, class.name(), rtl[c], sim[c], diff);
+        }
+    }
+    if !mismatched.is_empty() {
+        bail!("the RTL computed values different from the simulator's: {}", mismatched.join("; "));
+    }
+    Ok(())
+}
