@@ -222,7 +222,7 @@ mod tests {
         assert_eq!(bf16_mul(0x3FC0, 0xC000), 0xC040, "1.5 x -2 = -3");
         // (1 + 2^-7)^2 = 1 + 2^-6 + 2^-14: below the midpoint, rounds down to 1 + 2^-6.
         assert_eq!(bf16_mul(0x3F81, 0x3F81), 0x3F82);
-        // (1 + 2^-7)(1 + 2^-7 x 127)... 1.9921875^2 = 3.96875 + 2^-14 -> 3.96875 (0x407E).
+        // 1.9921875^2 = (2 - 2^-7)^2 = 4 - 2^-5 + 2^-14 rounds down to 3.96875 (0x407E).
         assert_eq!(bf16_mul(0x3FFF, 0x3FFF), 0x407E);
         assert_eq!(bf16_mul(0x0080, 0x3F00), 0x0000, "min normal x 0.5 flushes");
         assert_eq!(bf16_mul(0x8080, 0x3F00), 0x8000, "negative flush keeps the sign");
@@ -291,7 +291,7 @@ mod tests {
     #[test]
     fn random_pairs_match_the_integer_reference() {
         let mut rng = Rng::seed(0x0bf1_6000);
-        let mut check = |a: u16, b: u16| {
+        let check = |a: u16, b: u16| {
             assert_eq!(bf16_mul(a, b), reference_mul(a, b), "{a:#06x} x {b:#06x}");
             assert_eq!(bf16_add(a, b), reference_add(a, b), "{a:#06x} + {b:#06x}");
         };
