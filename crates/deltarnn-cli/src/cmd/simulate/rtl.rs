@@ -73,7 +73,8 @@ pub fn emit(dir: &Path, format: Format, workloads: &[Workload], seed: u64) -> Re
                 let dat = dir.join(&rel).join("dat");
                 tile.write_testbench_files(&dat, &outputs)
                     .with_context(|| format!("writing the testbench files of {}", dat.display()))?;
-                let fired: Vec<u64> = tile.steps.iter().map(|(idx, _)| idx.len() as u64).collect();
+                let fired: Vec<Vec<u32>> =
+                    tile.steps.iter().map(|(idx, _)| idx.iter().map(|&j| u32::from(j)).collect()).collect();
                 let cycles = tile_cycles((tile.rows / LANES) as u64, &fired);
                 tiles.push(TileEntry {
                     workload: w.label.clone(),
@@ -83,7 +84,7 @@ pub fn emit(dir: &Path, format: Format, workloads: &[Workload], seed: u64) -> Re
                     columns: tile.columns,
                     steps: tile.steps.len(),
                     fired: tile.fired(),
-                    predicted: cycles.map(|(_, beats, fixed)| beats + fixed),
+                    predicted: cycles.map(|c| c.total()),
                 });
             }
         }

@@ -1,7 +1,9 @@
 //! Cutting a layer's training step into instructions the RTL accepts.
 //!
-//! The RTL's instructions take at most 256 rows, 256 columns and 256 steps, and a step with no
-//! fired column cannot be encoded. A layer (rows R = gates x H, columns N = F + H over the
+//! The RTL's instructions take at most 256 rows, 256 columns and 256 steps, a step with no fired
+//! column cannot be encoded, and a step with all 256 fired comes out wrong (its count is an 8-bit
+//! field: measured, docs/rtl.md), so a 256-column block where some step fires everything is cut
+//! into two of 128. A layer (rows R = gates x H, columns N = F + H over the
 //! combined [x; h] delta, T steps) becomes tiles: row blocks of at most 256 rows, column blocks of
 //! at most 256 columns, step chunks of at most 256 steps, each padded to a multiple of 16 rows
 //! and columns (padding columns never fire, padding rows cost their beats as in hardware). A
@@ -74,8 +76,9 @@ pub fn places(activity: &MatrixActivity) -> Vec<TilePlace> {
     for step0 in (0..steps).step_by(MAX_STEPS) {
         let chunk = &activity.steps[step0..(step0 + MAX_STEPS).min(steps)];
         for row0 in (0..activity.rows).step_by(MAX_WIDTH) {
-            for column0 in (0..activity.columns).step_by(MAX_WIDTH) {
-                let columns = MAX_WIDTH.min(activity.columns - column0);
+            let mut column0 = 0;
+            while column0 < activity.columns {
+                let columns = column_block(chunk, column0, activity.columns - column0);
                 let range = column0 as u32..(column0 + columns) as u32;
                 let skipped_steps = chunk.iter().filter(|(idx, _)| !idx.iter().any(|j| range.contains(j))).count();
                 out.push(TilePlace {
@@ -87,10 +90,27 @@ pub fn places(activity: &MatrixActivity) -> Vec<TilePlace> {
                     steps: chunk.len(),
                     skipped_steps,
                 });
+                column0 += columns;
             }
         }
     }
     out
+}
+
+/// The width of the column block starting at `column0` with `left` columns to go: 256, or 128
+/// when a step of `chunk` fires all 256 (the RTL computes such a step wrongly: its fired count
+/// is an 8-bit field, docs/rtl.md).
+fn column_block(chunk: &[(Vec<u32>, Vec<f32>)], column0: usize, left: usize) -> usize {
+    if left < MAX_WIDTH {
+        return left;
+    }
+    let range = column0 as u32..(column0 + MAX_WIDTH) as u32;
+    let full = chunk.iter().any(|(idx, _)| idx.iter().filter(|j| range.contains(j)).count() == MAX_WIDTH);
+    if full {
+        MAX_WIDTH / 2
+    } else {
+        MAX_WIDTH
+    }
 }
 
 /// The fired columns of `place`'s steps that it runs (re-based to the tile, empty steps
@@ -184,6 +204,18 @@ mod tests {
             .map(|p| tile_steps(&activity, p).iter().map(|(i, _)| i.len()).sum::<usize>())
             .sum();
         assert_eq!(fired, activity.fired());
+    }
+
+    #[test]
+    fn a_step_firing_all_256_columns_halves_the_column_block() {
+        let all: Vec<u32> = (0..256).collect();
+        let activity =
+            MatrixActivity { rows: 16, columns: 300, steps: vec![(all.clone(), vec![1.0; 256]), (vec![3], vec![1.0])] };
+        let widths: Vec<usize> = places(&activity).iter().map(|p| p.columns).collect();
+        assert_eq!(widths, vec![128, 172]);
+        let one_short = MatrixActivity { steps: vec![(all[1..].to_vec(), vec![1.0; 255])], ..activity };
+        let widths: Vec<usize> = places(&one_short).iter().map(|p| p.columns).collect();
+        assert_eq!(widths, vec![256, 44]);
     }
 
     #[test]
