@@ -4,4 +4,5 @@
 //! Verilator is missing.
 
 mod designware;
+mod harness;
 mod util;
