@@ -25,7 +25,18 @@ fn trace_file(dir: &Path, width: usize) -> PathBuf {
 
 #[test]
 fn simulate_json_reports_speedups_near_ideal() {
-    let out = deltarnn(&["simulate", "--sparsity", "0.5,0.9", "--width", "256", "--steps", "16", "--json"]);
+    let out = deltarnn(&[
+        "simulate",
+        "--model",
+        "ideal",
+        "--sparsity",
+        "0.5,0.9",
+        "--width",
+        "256",
+        "--steps",
+        "16",
+        "--json",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -65,7 +76,11 @@ fn simulate_table_lists_every_class() {
 fn simulate_bad_input_gives_one_line_errors() {
     for (args, needle) in [
         (&["simulate", "--pes", "0"][..], "pes = 0"),
-        (&["simulate", "--width", "300"][..], "exceeds"),
+        (&["simulate", "--model", "ideal", "--width", "300"][..], "exceeds"),
+        (&["simulate", "--width", "300", "--no-tiling"][..], "exceeds the RTL's 256 rows"),
+        (&["simulate", "--pes", "32"][..], "the RTL model has 16 PEs"),
+        (&["simulate", "--model", "vhdl"][..], "unknown cycle model 'vhdl'"),
+        (&["simulate", "--rows", "64", "--model", "ideal"][..], "needs the RTL model"),
         (&["simulate", "--sparsity", "1.5"][..], "--sparsity"),
     ] {
         let out = deltarnn(args);
@@ -81,7 +96,8 @@ fn simulate_bad_input_gives_one_line_errors() {
 fn simulate_replays_a_trace_file() {
     let dir = Scratch::new();
     let path = trace_file(&dir, 64);
-    let out = deltarnn(&["simulate", "--trace", path.to_str().unwrap(), "--json", "--format", "fxp16"]);
+    let out =
+        deltarnn(&["simulate", "--trace", path.to_str().unwrap(), "--json", "--format", "fxp16", "--model", "ideal"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["layer_traces"], 4);
@@ -90,6 +106,18 @@ fn simulate_replays_a_trace_file() {
     assert!(v["values"]["accuracy"]["worst_bound_ratio"].as_f64().unwrap() <= 1.0);
     let speedup = v["total"]["speedup"].as_f64().unwrap();
     assert!(speedup > 1.0 && speedup < v["total"]["ideal"].as_f64().unwrap(), "{v}");
+    // The RTL model (the default) on the same trace: same MACs, its own cycles, values checked
+    // against the RTL itself rather than here.
+    let out = deltarnn(&["simulate", "--trace", path.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rtl: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rtl["model"], "rtl");
+    assert!(rtl["values"].is_null());
+    for class in ["mxv", "mtxv", "vxv"] {
+        assert_eq!(rtl["classes"][class]["sparse_macs"], v["classes"][class]["sparse_macs"], "{class}");
+    }
+    let rtl_speedup = rtl["total"]["speedup"].as_f64().unwrap();
+    assert!(rtl_speedup > 1.0 && rtl_speedup < rtl["total"]["ideal"].as_f64().unwrap(), "{rtl}");
 }
 
 #[test]
@@ -109,9 +137,14 @@ fn bad_trace_files_and_configs_give_one_line_errors() {
     let trailing = dir.join("trailing.drt");
     std::fs::write(&trailing, [bytes.as_slice(), b"xx"].concat()).unwrap();
     fails_with(&["simulate", "--trace", trailing.to_str().unwrap()], "2 more bytes");
-    fails_with(&["simulate", "--trace", good.to_str().unwrap(), "--max-width", "32"], "hidden width 64 exceeds");
+    let ideal = ["--model", "ideal"];
+    fails_with(
+        &[&["simulate", "--trace", good.to_str().unwrap(), "--max-width", "32"][..], &ideal].concat(),
+        "hidden width 64 exceeds",
+    );
     let wide = trace_file(&dir, 300);
-    fails_with(&["simulate", "--trace", wide.to_str().unwrap()], "maximum width 256");
+    fails_with(&[&["simulate", "--trace", wide.to_str().unwrap()][..], &ideal].concat(), "maximum width 256");
+    fails_with(&["simulate", "--trace", wide.to_str().unwrap(), "--no-tiling"], "exceeds the RTL's 256 rows");
     fails_with(&["simulate", "--trace", good.to_str().unwrap(), "--pes", "0"], "pes = 0");
     fails_with(&["simulate", "--dram-gbps", "0"], "--dram-gbps");
     fails_with(&["simulate", "--trace", dir.join("missing.drt").to_str().unwrap()], "missing.drt");

@@ -44,7 +44,7 @@ pub struct Args {
 /// Runs `deltarnn simulate`.
 pub fn run(args: Args) -> Result<()> {
     if let Some(dir) = &args.rtl.compare_rtl {
-        return rtl::compare(dir);
+        return rtl::compare(dir, args.json);
     }
     let machine = &args.machine;
     let workloads = args.workload.workloads()?;
@@ -71,6 +71,7 @@ pub fn run(args: Args) -> Result<()> {
             v["sparsity"] = w.sparsity().into();
             v["layer_traces"] = w.traces.len().into();
             v["pes"] = config.pes.into();
+            v["model"] = serde_json::to_value(config.model)?;
             v["cell"] = w.cell.to_string().into();
             v["dram_gbps"] = machine.dram_gbps.into();
             v["dram_bytes_per_cycle"] = config.dram_bytes_per_cycle.into();

@@ -100,12 +100,14 @@ pub fn emit(dir: &Path, format: Format, workloads: &[Workload], seed: u64) -> Re
 /// Prints the RTL's cycles against the simulator's for the tiles under `dir`, per workload and
 /// class; fails when a tile has no RTL result or the RTL found a value different from the
 /// simulator's.
-pub fn compare(dir: &Path) -> Result<()> {
+pub fn compare(dir: &Path, json: bool) -> Result<()> {
     let path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let manifest: Manifest = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    println!("RTL against simulator, {} ({} tiles)", manifest.format, manifest.tiles.len());
-    println!("{:<24} {:<6} {:>12} {:>12} {:>8}  values", "workload", "class", "RTL cycles", "sim cycles", "diff");
+    if !json {
+        println!("RTL against simulator, {} ({} tiles)", manifest.format, manifest.tiles.len());
+        println!("{:<24} {:<6} {:>12} {:>12} {:>8}  values", "workload", "class", "RTL cycles", "sim cycles", "diff");
+    }
     let mut workloads: Vec<&str> = Vec::new();
     for t in &manifest.tiles {
         if !workloads.contains(&t.workload.as_str()) {
@@ -133,10 +135,24 @@ pub fn compare(dir: &Path) -> Result<()> {
                 }
             }
         }
+        let tiles = manifest.tiles.iter().filter(|t| t.workload == w).count();
+        let mut classes = serde_json::Map::new();
         for (c, class) in OpClass::ALL.iter().enumerate() {
             let diff = 100.0 * (sim[c] as f64 / rtl[c].max(1) as f64 - 1.0);
             let verdict = if verdicts[c] { "bit-identical" } else { "DIFFER" };
-            println!("{:<24} {:<6} {:>12} {:>12} {:>+7.2}%  {verdict}", w, class.name(), rtl[c], sim[c], diff);
+            if json {
+                classes.insert(
+                    class.name().into(),
+                    serde_json::json!({"rtl_cycles": rtl[c], "sim_cycles": sim[c], "diff_percent": diff, "values": verdict}),
+                );
+            } else {
+                println!("{:<24} {:<6} {:>12} {:>12} {:>+7.2}%  {verdict}", w, class.name(), rtl[c], sim[c], diff);
+            }
+        }
+        if json {
+            let line =
+                serde_json::json!({"workload": w, "format": manifest.format, "tiles": tiles, "classes": classes});
+            println!("{line}");
         }
     }
     if !mismatched.is_empty() {

@@ -3,7 +3,7 @@
 
 use super::machine::MachineArgs;
 use super::workload::Workload;
-use deltarnn::sim::{Comparison, OpClass, SimConfig, SimReport, ValueCheck};
+use deltarnn::sim::{Comparison, CycleModel, OpClass, SimConfig, SimReport, ValueCheck};
 
 /// Prints the table of workload `w` simulated on `config` (from `machine`): `c` its comparison,
 /// `values` its value check over the first `value_steps` steps.
@@ -49,12 +49,29 @@ pub fn print(
     );
     let ((dd, db), (sd, sb)) = (stalls(&c.dense), stalls(&c.sparse));
     println!("SRAM traffic: {} B dense / {} B sparse", c.dense.total_sram_bytes(), c.sparse.total_sram_bytes());
-    println!(
-        "stalls: DRAM {dd} dense / {sd} sparse, SRAM banks {db} dense / {sb} sparse; largest sparse overhead: {}",
-        c.sparse.main_overhead()
-    );
+    match config.model {
+        // The RTL model's only stalls are VXV_SP's read-after-write bubbles.
+        CycleModel::Rtl => println!(
+            "stalls: VXV_SP read-after-write bubbles {dd} dense / {sd} sparse; fixed cycles {} dense / {} sparse",
+            fixed(&c.dense),
+            fixed(&c.sparse)
+        ),
+        CycleModel::Ideal => println!(
+            "stalls: DRAM {dd} dense / {sd} sparse, SRAM banks {db} dense / {sb} sparse; largest sparse overhead: {}",
+            c.sparse.main_overhead()
+        ),
+    }
     if let Some(v) = values {
         println!("{}", values_line(v, value_steps));
+    } else if config.model == CycleModel::Rtl {
+        println!(
+            "values: the RTL's arithmetic ({}); check them against the RTL itself with --emit-rtl-inputs DIR, \
+             scripts/rtl-check.sh DIR, --compare-rtl DIR",
+            match machine.format {
+                deltarnn::sim::Format::Bf16 => "BF16, every product and sum rounded",
+                deltarnn::sim::Format::Fxp16 => "FXP16, 16-bit wrapping products and sums",
+            }
+        );
     }
     println!();
 }
@@ -63,29 +80,47 @@ pub fn print(
 fn title(machine: &MachineArgs, config: &SimConfig, w: &Workload) -> String {
     let mut shapes: Vec<String> = Vec::new();
     for t in &w.traces {
-        let shape = format!("{}x{}", t.n_input, t.n_hidden);
+        let shape = match w.matrix_rows {
+            Some(rows) => format!("{rows}x{}", t.n_input),
+            None => format!("{}x{}", t.n_input, t.n_hidden),
+        };
         if !shapes.contains(&shape) {
             shapes.push(shape);
         }
     }
-    format!(
-        "{}: {} {} ({} layer traces, {} steps), sparsity {:.1}%, {} PEs, {} GB/s at {} MHz ({:.1} B/cycle), {} banks x {} ports",
+    let head = format!(
+        "{}: {} {} ({} layer traces, {} steps), sparsity {:.1}%",
         w.label,
-        w.cell,
+        if w.matrix_rows.is_some() { "matrix".to_string() } else { w.cell.to_string() },
         shapes.join(", "),
         w.traces.len(),
         w.traces.iter().map(|t| t.steps()).sum::<usize>(),
         100.0 * w.sparsity(),
-        config.pes,
-        machine.dram_gbps,
-        machine.clock_mhz,
-        config.dram_bytes_per_cycle,
-        config.sram_banks,
-        config.sram_ports
-    )
+    );
+    match config.model {
+        CycleModel::Rtl => format!(
+            "{head}, RTL model: 16 PEs, a 32 B/cycle DRAM stream, instructions of at most 256 rows, \
+             columns and steps{}",
+            if config.tiling { " (tiled)" } else { "" }
+        ),
+        CycleModel::Ideal => format!(
+            "{head}, ideal model: {} PEs, {} GB/s at {} MHz ({:.1} B/cycle), {} banks x {} ports",
+            config.pes,
+            machine.dram_gbps,
+            machine.clock_mhz,
+            config.dram_bytes_per_cycle,
+            config.sram_banks,
+            config.sram_ports
+        ),
+    }
 }
 
-/// DRAM and SRAM-bank stall cycles over every instruction class.
+/// Fixed (per-instruction) cycles over every instruction class.
+fn fixed(r: &SimReport) -> u64 {
+    r.classes.iter().map(|c| c.overhead_cycles).sum()
+}
+
+/// DRAM (RTL model: VXV_SP bubble) and SRAM-bank stall cycles over every instruction class.
 fn stalls(r: &SimReport) -> (u64, u64) {
     let dram: u64 = r.classes.iter().map(|c| c.stall_cycles).sum();
     let banks: u64 = r.classes.iter().map(|c| c.bank_stall_cycles).sum();

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct WorkloadArgs {
     /// Activity-trace file (docs/trace-format.md) to replay instead of generated traces.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["sparsity", "width", "steps", "cell", "rows"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["sparsity", "width", "input_width", "steps", "cell", "rows"])]
     pub trace: Option<PathBuf>,
     /// Temporal sparsities of the generated traces (fraction of the columns that do not fire).
     #[arg(long, value_delimiter = ',', default_value = "0.5,0.8,0.9")]
@@ -22,6 +22,9 @@ pub struct WorkloadArgs {
     /// Generated layer width: input size and hidden size.
     #[arg(long, default_value_t = 256)]
     pub width: usize,
+    /// Generated layer input size, when it differs from --width (the hidden size).
+    #[arg(long)]
+    pub input_width: Option<usize>,
     /// Generated time steps.
     #[arg(long, default_value_t = 256)]
     pub steps: usize,
@@ -124,8 +127,12 @@ impl WorkloadArgs {
         if self.steps == 0 {
             bail!("--steps must be at least 1");
         }
-        if self.width == 0 || self.rows == Some(0) {
-            bail!("--width and --rows must be at least 1");
+        let input = self.input_width.unwrap_or(self.width);
+        if self.width == 0 || input == 0 || self.rows == Some(0) {
+            bail!("--width, --input-width and --rows must be at least 1");
+        }
+        if self.rows.is_some() && self.input_width.is_some() {
+            bail!("--rows makes a single matrix over --width columns; --input-width does not apply");
         }
         let hidden = if self.rows.is_some() { 0 } else { self.width };
         Ok(self
@@ -137,7 +144,7 @@ impl WorkloadArgs {
                     None => format!("s={s:.2}"),
                 },
                 cell: self.cell,
-                traces: vec![generate_trace(self.width, hidden, self.steps, s, &mut Rng::seed(self.seed))],
+                traces: vec![generate_trace(input, hidden, self.steps, s, &mut Rng::seed(self.seed))],
                 matrix_rows: self.rows,
             })
             .collect())
