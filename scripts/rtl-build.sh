@@ -3,7 +3,7 @@
 # ../shared/reference/reneta/HDL (read there, never copied into the project: the sources go to a
 # scratch folder under target/rtl/ and tools/rtl/tb-verilator.patch is applied there).
 #   scripts/rtl-build.sh fxp|bf16 COLUMNS ROWS [RTL_DIR]
-#                                    (default RTL_DIR: ../shared/reference/reneta/HDL)
+#                      (default RTL_DIR: $DELTARNN_RTL, else ../shared/reference/reneta/HDL)
 # fxp: the fixed-point PE array (dtv1_macc_fxp.sv). bf16: the BF16 array (dtv1_macc_fp.sv) with
 # the project's open models of DesignWare DW_fp_mult / DW_fp_add (tools/rtl/designware/).
 # COLUMNS x ROWS is the matrix the testbench drives (its Nh = {COLUMNS, ROWS}, one sample):
@@ -14,7 +14,7 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 variant="${1:-}"
 columns="${2:-}"
 rows="${3:-}"
-rtl="${4:-$here/../shared/reference/reneta/HDL}"
+rtl="${4:-${DELTARNN_RTL:-$here/../shared/reference/reneta/HDL}}"
 case "$variant" in
     fxp) macc=(dtv1_macc_fxp.sv); models=() ;;
     bf16) macc=(dtv1_macc_fp.sv); models=("$here"/tools/rtl/designware/DW_fp_mult.sv "$here"/tools/rtl/designware/DW_fp_add.sv) ;;

@@ -4,11 +4,11 @@
 # each tile's <tile>/rtl.json: the cycles the testbench measured for MxV_SP, MTxV_SP and VXV_SP,
 # and its verdict on the values (it compares every output word with the simulator's). Then
 # `deltarnn simulate --compare-rtl DIR` prints RTL against simulator.
-#   scripts/rtl-check.sh DIR [RTL_DIR]
+#   scripts/rtl-check.sh DIR [RTL_DIR]   (default RTL_DIR: $DELTARNN_RTL, else ../shared/reference/reneta/HDL)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 dir="${1:-}"
-rtl="${2:-$here/../shared/reference/reneta/HDL}"
+rtl="${2:-${DELTARNN_RTL:-$here/../shared/reference/reneta/HDL}}"
 if [ -z "$dir" ] || [ ! -f "$dir/manifest.json" ]; then
     echo "error: usage: scripts/rtl-check.sh DIR, where DIR holds the manifest.json of deltarnn simulate --emit-rtl-inputs DIR" >&2
     exit 2

@@ -90,7 +90,7 @@ pub fn tile_cycles(blocks: u64, steps: &[Vec<u32>]) -> [ClassCycles; 3] {
 /// column.
 pub fn vxv_bubbles(blocks: u64, steps: &[Vec<u32>]) -> u64 {
     // The last slots' columns (None: a bubble), newest last.
-    let mut recent: std::collections::VecDeque<Option<u32>> = std::iter::repeat(None).take(VXV_HAZARD_DEPTH).collect();
+    let mut recent: std::collections::VecDeque<Option<u32>> = std::iter::repeat_n(None, VXV_HAZARD_DEPTH).collect();
     let mut bubbles = 0;
     for _ in 0..blocks {
         for &j in steps.iter().flatten() {
