@@ -23,9 +23,8 @@
 //! - **Invalid operations** (no NaN to return): inf x 0 gives the infinity with the xor sign;
 //!   inf + (-inf) gives +inf (0x7F80). The hardware models raise their `invalid` status bit.
 //!
-//! The hardware models also drive a DesignWare-layout status byte ([0] zero, [1] infinity,
-//! [2] invalid, [3] tiny, [4] huge, [5] inexact); the accelerator ignores it and so does this
-//! module.
+//! The hardware models also drive a DesignWare-layout status byte (bit 0 zero, 1 infinity,
+//! 2 invalid, 3 tiny, 4 huge, 5 inexact); the accelerator ignores it and so does this module.
 
 /// Smallest normal BF16 magnitude, 2^-126.
 const MIN_NORMAL: f64 = 1.0 / (1u128 << 126) as f64;
