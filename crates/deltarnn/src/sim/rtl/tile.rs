@@ -6,7 +6,7 @@
 //! the RTL's `MAX_N`), T <= 256 steps (`MAX_M`) each with 1 to `columns` fired columns (a step
 //! with none cannot be encoded), the fired deltas x_t, and the gradients G_t (T x rows). Its
 //! instructions, per the testbench: `MxV_SP` per step t ascending, M_t = W x_t over the fired
-//! columns; `MTxV_SP` per step t descending, dL/dx_t[j] = W[:, j] . G_t for the fired j;
+//! columns; `MTxV_SP` per step t descending, dL/dx_t(j) = W(:, j) . G_t for the fired j;
 //! `VXV_SP` once, dW = sum_t G_t x_t^T over the fired columns.
 //!
 //! **Order of accumulation** (it matters in BF16; [`super::arith`]): `MxV_SP` accumulates each
