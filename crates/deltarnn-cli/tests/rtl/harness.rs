@@ -27,11 +27,17 @@ fn emit(dir: &Path, format: &str, workload: &[&str]) {
 
 /// Emits workloads sharing the testbench shape 32 columns x 64 rows (one build per format): a
 /// 16 -> 16 LSTM layer over 300 steps (two step chunks, every class), and a 64 x 32 matrix at 90%
-/// sparsity (VXV_SP bubbles) and at 50%; runs them on the RTL and returns the comparisons.
+/// sparsity (VXV_SP bubbles) and at 50% with every dW column read out; runs them on the RTL and
+/// returns the comparisons.
 fn run_on_rtl(format: &str) -> String {
     let dir = scratch(format);
     emit(&dir.join("a"), format, &["--width", "16", "--steps", "300", "--sparsity", "0.8"]);
-    emit(&dir.join("b"), format, &["--rows", "64", "--width", "32", "--steps", "64", "--sparsity", "0.9,0.5"]);
+    // --dw-readout: the testbench checks dW at every column.
+    emit(
+        &dir.join("b"),
+        format,
+        &["--rows", "64", "--width", "32", "--steps", "64", "--sparsity", "0.9,0.5", "--dw-readout"],
+    );
     let mut table = String::new();
     for sub in ["a", "b"] {
         let d = dir.join(sub);

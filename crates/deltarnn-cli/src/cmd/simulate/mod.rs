@@ -60,7 +60,7 @@ pub fn run(args: Args) -> Result<()> {
         w.check(&config)?;
     }
     if let Some(dir) = &args.rtl.emit_rtl_inputs {
-        return rtl::emit(dir, machine.format, &workloads, args.workload.seed);
+        return rtl::emit(dir, machine.format, &workloads, args.workload.seed, args.rtl.dw_readout);
     }
     for w in &workloads {
         let comparison = w.simulate(&config)?;

@@ -27,6 +27,11 @@ pub struct RtlArgs {
     /// Print the RTL's cycles (from scripts/rtl-check.sh DIR) against the simulator's.
     #[arg(long, value_name = "DIR")]
     pub compare_rtl: Option<PathBuf>,
+    /// With --emit-rtl-inputs: end every tile with a step that fires every column with zero
+    /// deltas, so the RTL writes out (and the testbench checks) dW at every column, not only at
+    /// the last step's; it adds that step's cycles.
+    #[arg(long, requires = "emit_rtl_inputs")]
+    pub dw_readout: bool,
 }
 
 /// One tile in the manifest.
@@ -60,7 +65,7 @@ struct RtlResult {
 }
 
 /// Writes every tile of `workloads` in `format` under `dir` (seeded values from `seed`).
-pub fn emit(dir: &Path, format: Format, workloads: &[Workload], seed: u64) -> Result<()> {
+pub fn emit(dir: &Path, format: Format, workloads: &[Workload], seed: u64, dw_readout: bool) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut tiles = Vec::new();
     for (w_index, w) in workloads.iter().enumerate() {
@@ -68,6 +73,7 @@ pub fn emit(dir: &Path, format: Format, workloads: &[Workload], seed: u64) -> Re
             for (k, place) in places(activity).iter().enumerate() {
                 let tile_seed = seed ^ ((w_index as u64) << 40) ^ ((layer as u64) << 20) ^ k as u64;
                 let Some(tile) = make_tile(format, activity, place, 1e-3, tile_seed) else { continue };
+                let tile = if dw_readout { tile.with_dw_readout() } else { tile };
                 let rel = format!("w{w_index}-l{layer}-t{k}");
                 let outputs = tile.outputs();
                 let dat = dir.join(&rel).join("dat");

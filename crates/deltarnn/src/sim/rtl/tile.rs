@@ -95,6 +95,18 @@ impl Tile {
         Ok(())
     }
 
+    /// The tile with one more step in which every column fires (at most 255 of them: the first
+    /// 255 of a 256-wide tile) with zero deltas and zero gradients: it leaves M, dL/dx and dW as
+    /// they were, but makes VXV_SP write out dW at every column it fired (the RTL writes only the
+    /// columns of the last step), so the testbench checks all of dW. It costs the extra step's
+    /// cycles.
+    pub fn with_dw_readout(mut self) -> Tile {
+        let n = self.columns.min(MAX_WIDTH - 1);
+        self.steps.push(((0..n as u16).collect(), vec![Arith::ZERO; n]));
+        self.grads.extend(std::iter::repeat_n(Arith::ZERO, self.rows));
+        self
+    }
+
     /// Fired columns over all steps.
     pub fn fired(&self) -> usize {
         self.steps.iter().map(|(idx, _)| idx.len()).sum()
@@ -261,6 +273,21 @@ mod tests {
         tile.steps = vec![(vec![0], vec![1]); 257];
         tile.grads = vec![0; 257 * 16];
         assert!(tile.validate().unwrap_err().to_string().contains("1 to 256 steps, got 257"));
+    }
+
+    #[test]
+    fn the_dw_readout_step_changes_no_output() {
+        let tile = small_tile();
+        let (before, after) = (tile.outputs(), tile.clone().with_dw_readout().outputs());
+        assert_eq!(after.dw, before.dw);
+        assert_eq!(&after.m[..before.m.len()], &before.m[..]);
+        assert!(after.m[before.m.len()..].iter().all(|&w| w == 0));
+        let mut bf16 = small_tile();
+        bf16.format = Format::Bf16;
+        bf16.weights.iter_mut().for_each(|w| *w = crate::sim::numeric::bf16_from_f32(*w as i16 as f32));
+        bf16.grads.iter_mut().for_each(|w| *w = crate::sim::numeric::bf16_from_f32(*w as i16 as f32));
+        let (before, after) = (bf16.outputs(), bf16.clone().with_dw_readout().outputs());
+        assert_eq!(after.dw, before.dw);
     }
 
     #[test]
