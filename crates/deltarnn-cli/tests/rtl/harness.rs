@@ -107,6 +107,14 @@ fn harness_bad_inputs_give_one_error_line() {
     one_error_line(&script("rtl-check.sh", &[empty.to_str().unwrap()]), "holds the manifest.json");
     one_error_line(&script("rtl-build.sh", &["fxp", "32", "64", "/nonexistent/HDL"]), "no authors' RTL at");
     one_error_line(&script("rtl-build.sh", &["fxp", "300", "64"]), "multiples of 16 from 16 to 256");
+    // A missing Verilator.
+    let missing = Command::new("bash")
+        .arg(root.join("scripts/rtl-build.sh"))
+        .args(["fxp", "32", "64"])
+        .env("DELTARNN_VERILATOR_ROOT", "/nonexistent/verilator")
+        .output()
+        .unwrap();
+    one_error_line(&missing, "no Verilator at DELTARNN_VERILATOR_ROOT=/nonexistent/verilator");
     // Comparing before running the RTL.
     emit(&empty, "fxp16", &["--rows", "16", "--width", "16", "--steps", "4"]);
     one_error_line(&deltarnn(&["simulate", "--compare-rtl", empty.to_str().unwrap()]), "run scripts/rtl-check.sh");

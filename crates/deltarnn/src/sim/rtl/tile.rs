@@ -78,6 +78,14 @@ impl Tile {
             )));
         }
         for (step, (idx, val)) in self.steps.iter().enumerate() {
+            if idx.len() >= MAX_WIDTH {
+                return Err(Error::Invalid(format!(
+                    "step {step} of an RTL tile fires {} columns; the RTL computes at most {} per step \
+                     correctly (docs/rtl.md)",
+                    idx.len(),
+                    MAX_WIDTH - 1
+                )));
+            }
             if idx.is_empty() || idx.len() != val.len() {
                 return Err(Error::Invalid(format!(
                     "step {step} of an RTL tile has {} fired columns and {} values (the RTL needs at least one)",
@@ -266,6 +274,13 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("rows must be a multiple of 16 from 16 to 256, got 272"));
+        let mut tile = small_tile();
+        tile.rows = 256;
+        tile.columns = 256;
+        tile.weights = vec![0; 256 * 256];
+        tile.grads = vec![0; 2 * 256];
+        tile.steps[0] = ((0..256).collect(), vec![1; 256]);
+        assert!(tile.validate().unwrap_err().to_string().contains("fires 256 columns"));
         let mut tile = small_tile();
         tile.steps[1] = (vec![], vec![]);
         assert!(tile.validate().unwrap_err().to_string().contains("at least one"));
