@@ -20,22 +20,22 @@ pub struct MachineArgs {
     /// Datapath number format: bf16 or fxp16.
     #[arg(long, default_value = "bf16")]
     pub format: Format,
-    /// DRAM bandwidth, GB/s (10^9 bytes per second).
+    /// Ideal model: DRAM bandwidth, GB/s (10^9 bytes per second).
     #[arg(long, default_value_t = 25.6)]
     pub dram_gbps: f64,
-    /// Accelerator clock, MHz (DRAM bytes per cycle = GB/s x 1000 / MHz).
+    /// Ideal model: accelerator clock, MHz (DRAM bytes per cycle = GB/s x 1000 / MHz).
     #[arg(long, default_value_t = 200.0)]
     pub clock_mhz: f64,
-    /// DRAM latency in cycles (paid by each step descriptor fetch).
+    /// Ideal model: DRAM latency in cycles (paid by each step descriptor fetch).
     #[arg(long, default_value_t = 100)]
     pub dram_latency: u64,
-    /// On-chip SRAM banks (word-interleaved).
+    /// Ideal model: on-chip SRAM banks (word-interleaved).
     #[arg(long, default_value_t = 32)]
     pub sram_banks: usize,
-    /// Ports per SRAM bank.
+    /// Ideal model: ports per SRAM bank.
     #[arg(long, default_value_t = 2)]
     pub sram_ports: usize,
-    /// Widest layer input or hidden size the accelerator accepts.
+    /// Ideal model: widest layer input or hidden size the accelerator accepts.
     #[arg(long, default_value_t = 256)]
     pub max_width: usize,
 }

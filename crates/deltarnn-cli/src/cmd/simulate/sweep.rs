@@ -14,7 +14,8 @@ use std::path::PathBuf;
 /// The flags of the sweep.
 #[derive(clap::Args)]
 pub struct SweepArgs {
-    /// Sweep PE counts and DRAM bandwidths; write sweep.csv, sweep.md and PNG plots to --out.
+    /// Sweep PE counts and DRAM bandwidths on the ideal model; write sweep.csv, sweep.md and PNG
+    /// plots to --out.
     #[arg(long)]
     pub sweep: bool,
     /// PE counts of the sweep.
