@@ -115,9 +115,18 @@ fn harness_bad_inputs_give_one_error_line() {
         .output()
         .unwrap();
     one_error_line(&missing, "no Verilator at DELTARNN_VERILATOR_ROOT=/nonexistent/verilator");
-    // Comparing before running the RTL.
+    // Comparing before running the RTL, also after re-emitting over an earlier run's results.
     emit(&empty, "fxp16", &["--rows", "16", "--width", "16", "--steps", "4"]);
     one_error_line(&deltarnn(&["simulate", "--compare-rtl", empty.to_str().unwrap()]), "run scripts/rtl-check.sh");
+    std::fs::write(empty.join("w0-l0-t0/rtl.json"), r#"{"cycles":[1,2,3],"values":["correct","correct","correct"]}"#)
+        .unwrap();
+    emit(&empty, "fxp16", &["--rows", "16", "--width", "16", "--steps", "5"]);
+    one_error_line(&deltarnn(&["simulate", "--compare-rtl", empty.to_str().unwrap()]), "run scripts/rtl-check.sh");
+    // A malformed trace.
+    let bad = empty.join("bad.drt");
+    std::fs::write(&bad, b"not a trace").unwrap();
+    let out = deltarnn(&["simulate", "--trace", bad.to_str().unwrap(), "--emit-rtl-inputs", "/tmp/x"]);
+    one_error_line(&out, "bad.drt");
     // A layer beyond one instruction without tiling.
     let out = deltarnn(&["simulate", "--width", "128", "--steps", "8", "--no-tiling", "--emit-rtl-inputs", "/tmp/x"]);
     one_error_line(&out, "exceeds the RTL's 256 rows");

@@ -76,6 +76,13 @@ pub fn emit(dir: &Path, format: Format, workloads: &[Workload], seed: u64, dw_re
                 let tile = if dw_readout { tile.with_dw_readout() } else { tile };
                 let rel = format!("w{w_index}-l{layer}-t{k}");
                 let outputs = tile.outputs();
+                // A result from an earlier emit into the same folder must not pass for this one.
+                for stale in ["rtl.json", "rtl.log"] {
+                    let path = dir.join(&rel).join(stale);
+                    if path.exists() {
+                        std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+                    }
+                }
                 let dat = dir.join(&rel).join("dat");
                 tile.write_testbench_files(&dat, &outputs)
                     .with_context(|| format!("writing the testbench files of {}", dat.display()))?;
