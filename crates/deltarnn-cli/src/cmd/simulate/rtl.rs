@@ -110,62 +110,82 @@ pub fn emit(dir: &Path, format: Format, workloads: &[Workload], seed: u64, dw_re
     Ok(())
 }
 
-/// Prints the RTL's cycles against the simulator's for the tiles under `dir`, per workload and
-/// class; fails when a tile has no RTL result or the RTL found a value different from the
-/// simulator's.
-pub fn compare(dir: &Path, json: bool) -> Result<()> {
+/// One workload's tiles summed: RTL and simulator cycles per class, and whether the RTL found
+/// every value of the class equal to the simulator's.
+struct WorkloadSum {
+    name: String,
+    tiles: usize,
+    rtl: [u64; 3],
+    sim: [u64; 3],
+    identical: [bool; 3],
+}
+
+impl WorkloadSum {
+    /// (RTL cycles, simulator cycles, difference in percent, verdict) of class `c`.
+    fn class(&self, c: usize) -> (u64, u64, f64, &'static str) {
+        let diff = 100.0 * (self.sim[c] as f64 / self.rtl[c].max(1) as f64 - 1.0);
+        (self.rtl[c], self.sim[c], diff, if self.identical[c] { "bit-identical" } else { "DIFFER" })
+    }
+}
+
+/// Reads `dir`'s manifest and every tile's RTL result and sums them per workload, in manifest
+/// order; also returns one line per class the RTL found different.
+fn sum_results(dir: &Path) -> Result<(Format, usize, Vec<WorkloadSum>, Vec<String>)> {
     let path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let manifest: Manifest = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    if !json {
-        println!("RTL against simulator, {} ({} tiles)", manifest.format, manifest.tiles.len());
-        println!("{:<24} {:<6} {:>12} {:>12} {:>8}  values", "workload", "class", "RTL cycles", "sim cycles", "diff");
-    }
-    let mut workloads: Vec<&str> = Vec::new();
-    for t in &manifest.tiles {
-        if !workloads.contains(&t.workload.as_str()) {
-            workloads.push(&t.workload);
-        }
-    }
+    let mut sums: Vec<WorkloadSum> = Vec::new();
     let mut mismatched = Vec::new();
-    for w in workloads {
-        let mut rtl = [0u64; 3];
-        let mut sim = [0u64; 3];
-        let mut verdicts = [true; 3];
-        for t in manifest.tiles.iter().filter(|t| t.workload == w) {
-            let result_path = dir.join(&t.dir).join("rtl.json");
-            let text = std::fs::read_to_string(&result_path).with_context(|| {
-                format!("reading {} (run scripts/rtl-check.sh {} first)", result_path.display(), dir.display())
-            })?;
-            let r: RtlResult =
-                serde_json::from_str(&text).with_context(|| format!("parsing {}", result_path.display()))?;
-            for c in 0..3 {
-                rtl[c] += r.cycles[c];
-                sim[c] += t.predicted[c];
-                if r.values[c] != "correct" {
-                    verdicts[c] = false;
-                    mismatched.push(format!("{} {} {}: {}", t.dir, w, OpClass::ALL[c].name(), r.values[c]));
-                }
+    for t in &manifest.tiles {
+        let result_path = dir.join(&t.dir).join("rtl.json");
+        let text = std::fs::read_to_string(&result_path).with_context(|| {
+            format!("reading {} (run scripts/rtl-check.sh {} first)", result_path.display(), dir.display())
+        })?;
+        let r: RtlResult = serde_json::from_str(&text).with_context(|| format!("parsing {}", result_path.display()))?;
+        if sums.last().is_none_or(|w| w.name != t.workload) {
+            let name = t.workload.clone();
+            sums.push(WorkloadSum { name, tiles: 0, rtl: [0; 3], sim: [0; 3], identical: [true; 3] });
+        }
+        let sum = sums.last_mut().expect("pushed above");
+        sum.tiles += 1;
+        for c in 0..3 {
+            sum.rtl[c] += r.cycles[c];
+            sum.sim[c] += t.predicted[c];
+            if r.values[c] != "correct" {
+                sum.identical[c] = false;
+                mismatched.push(format!("{} {} {}: {}", t.dir, t.workload, OpClass::ALL[c].name(), r.values[c]));
             }
         }
-        let tiles = manifest.tiles.iter().filter(|t| t.workload == w).count();
+    }
+    Ok((manifest.format, manifest.tiles.len(), sums, mismatched))
+}
+
+/// Prints the RTL's cycles against the simulator's for the tiles under `dir`, per workload and
+/// class (a table, or one JSON line per workload); fails when a tile has no RTL result or the
+/// RTL found a value different from the simulator's.
+pub fn compare(dir: &Path, json: bool) -> Result<()> {
+    let (format, tiles, sums, mismatched) = sum_results(dir)?;
+    if !json {
+        println!("RTL against simulator, {format} ({tiles} tiles)");
+        println!("{:<24} {:<6} {:>12} {:>12} {:>8}  values", "workload", "class", "RTL cycles", "sim cycles", "diff");
+    }
+    for w in &sums {
         let mut classes = serde_json::Map::new();
         for (c, class) in OpClass::ALL.iter().enumerate() {
-            let diff = 100.0 * (sim[c] as f64 / rtl[c].max(1) as f64 - 1.0);
-            let verdict = if verdicts[c] { "bit-identical" } else { "DIFFER" };
+            let (rtl, sim, diff, verdict) = w.class(c);
             if json {
-                classes.insert(
-                    class.name().into(),
-                    serde_json::json!({"rtl_cycles": rtl[c], "sim_cycles": sim[c], "diff_percent": diff, "values": verdict}),
-                );
+                let entry =
+                    serde_json::json!({"rtl_cycles": rtl, "sim_cycles": sim, "diff_percent": diff, "values": verdict});
+                classes.insert(class.name().into(), entry);
             } else {
-                println!("{:<24} {:<6} {:>12} {:>12} {:>+7.2}%  {verdict}", w, class.name(), rtl[c], sim[c], diff);
+                println!("{:<24} {:<6} {rtl:>12} {sim:>12} {diff:>+7.2}%  {verdict}", w.name, class.name());
             }
         }
         if json {
-            let line =
-                serde_json::json!({"workload": w, "format": manifest.format, "tiles": tiles, "classes": classes});
-            println!("{line}");
+            println!(
+                "{}",
+                serde_json::json!({"workload": w.name, "format": format, "tiles": w.tiles, "classes": classes})
+            );
         }
     }
     if !mismatched.is_empty() {
