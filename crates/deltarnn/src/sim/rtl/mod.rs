@@ -7,5 +7,6 @@
 
 pub mod arith;
 pub mod cycles;
+pub mod ops;
 pub mod tile;
 pub mod tiling;

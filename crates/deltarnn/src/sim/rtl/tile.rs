@@ -15,6 +15,7 @@
 //! accumulates each dW entry over the steps in ascending t.
 
 use super::arith::Arith;
+use super::ops;
 use crate::sim::Format;
 use crate::{Error, Result};
 use std::path::Path;
@@ -120,42 +121,22 @@ impl Tile {
         self.steps.iter().map(|(idx, _)| idx.len()).sum()
     }
 
-    /// The three instructions' outputs, in the RTL's arithmetic and order (module docs).
+    /// The three instructions' outputs, in the RTL's arithmetic and order (module docs; the
+    /// products are [`super::ops`]'s).
     pub fn outputs(&self) -> TileOutputs {
         let a = Arith(self.format);
         let (rows, cols, steps) = (self.rows, self.columns, self.steps.len());
-        let w = |r: usize, j: usize| self.weights[r * cols + j];
         let mut m = vec![Arith::ZERO; steps * rows];
         let mut dx = vec![Arith::ZERO; steps * cols];
         let mut dw = vec![Arith::ZERO; rows * cols];
         for (t, (idx, val)) in self.steps.iter().enumerate() {
+            let idx: Vec<u32> = idx.iter().map(|&j| u32::from(j)).collect();
             let g = &self.grads[t * rows..(t + 1) * rows];
-            for r in 0..rows {
-                let mut acc = Arith::ZERO;
-                for (&j, &x) in idx.iter().zip(val) {
-                    acc = a.add(acc, a.mul(w(r, j.into()), x));
-                }
-                m[t * rows + r] = acc;
+            ops::mxv(a, &self.weights, cols, &idx, val, &mut m[t * rows..(t + 1) * rows]);
+            for &j in &idx {
+                dx[t * cols + j as usize] = ops::mtxv_column(a, &self.weights, cols, j as usize, g);
             }
-            for &j in idx {
-                let j = usize::from(j);
-                let mut acc = Arith::ZERO;
-                for block in 0..rows / LANES {
-                    let base = block * LANES;
-                    let mut chain = a.mul(w(base, j), g[base]);
-                    for (r, &gr) in g.iter().enumerate().take(base + LANES).skip(base + 1) {
-                        chain = a.add(chain, a.mul(w(r, j), gr));
-                    }
-                    acc = a.add(acc, chain);
-                }
-                dx[t * cols + j] = acc;
-            }
-            for r in 0..rows {
-                for (&j, &x) in idx.iter().zip(val) {
-                    let e = &mut dw[r * cols + usize::from(j)];
-                    *e = a.add(*e, a.mul(g[r], x));
-                }
-            }
+            ops::vxv_step(a, &mut dw, cols, &idx, val, g);
         }
         TileOutputs { m, dx, dw }
     }
