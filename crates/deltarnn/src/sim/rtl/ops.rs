@@ -13,7 +13,6 @@
 
 use super::arith::Arith;
 use super::tile::LANES;
-use crate::sim::Format;
 
 /// How a running sum of 16-bit products is kept.
 pub trait Sum: Copy {
@@ -113,6 +112,7 @@ pub fn vxv_step<S: Sum>(s: S, dw: &mut [S::Acc], columns: usize, idx: &[u32], va
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::Format;
 
     #[test]
     fn exact_fxp16_equals_wrapping_whenever_the_sum_fits() {
