@@ -227,7 +227,7 @@ impl CostReport {
     /// Counts one forward (and, for training, backward) pass recorded in `tape`.
     pub fn from_tape<T: Real>(config: &ModelConfig, tape: &SequenceTape<T>, mode: Mode) -> Self {
         let layers = match mode {
-            Mode::Delta(_) | Mode::DeltaPerColumn(_) => tape
+            Mode::Delta(_) | Mode::DeltaPerColumn(_) | Mode::DeltaInFormat(..) => tape
                 .layers
                 .iter()
                 .enumerate()

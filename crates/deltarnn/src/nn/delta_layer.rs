@@ -225,7 +225,7 @@ impl<T: Real> Layer<T> {
 /// Shapes: `dx_t` and `kappa` (n), `fired` and `e` (fired count, indices ascending and distinct).
 /// Not inlined: as its own small loop it keeps its pointers in registers.
 #[inline(never)]
-fn carry_back<T: Real>(dx_t: &mut [T], kappa: &mut [T], fired: &[u32], e: &[T]) {
+pub(super) fn carry_back<T: Real>(dx_t: &mut [T], kappa: &mut [T], fired: &[u32], e: &[T]) {
     assert_eq!(fired.len(), e.len(), "fired and e lengths");
     if fired.len() == dx_t.len() {
         // Ascending distinct indices below n, n of them: every entry fired, in order.

@@ -43,6 +43,9 @@ pub struct LayerTape<T> {
     pub cell: Vec<T>,
     /// Per step, h_t (H).
     pub hidden: Vec<T>,
+    /// [`Mode::DeltaInFormat`]: the first FXP16 overflow of the forward or backward pass and
+    /// the tensors' ranges (untouched in the other modes).
+    pub datapath: super::datapath::DatapathReport,
 }
 
 impl<T: Real> LayerTape<T> {
@@ -54,6 +57,7 @@ impl<T: Real> LayerTape<T> {
             gates: Vec::new(),
             cell: Vec::new(),
             hidden: Vec::new(),
+            datapath: Default::default(),
         }
     }
 
@@ -155,6 +159,9 @@ impl<T: Real> Layer<T> {
         match mode {
             Mode::Delta(thresholds) | Mode::DeltaPerColumn(thresholds) => {
                 self.forward_delta(inputs, steps, thresholds, mode.allows_product_form(), tape)
+            }
+            Mode::DeltaInFormat(thresholds, datapath) => {
+                self.forward_in_format(inputs, steps, thresholds, datapath, tape)
             }
             Mode::Dense => self.forward_dense(inputs, steps, tape),
         }
@@ -276,6 +283,9 @@ impl<T: Real> Layer<T> {
         match mode {
             Mode::Delta(_) | Mode::DeltaPerColumn(_) => {
                 self.backward_delta(grads, dinputs, tape, dh_ext, l1_beta, mode.allows_product_form())
+            }
+            Mode::DeltaInFormat(_, datapath) => {
+                self.backward_in_format(grads, dinputs, tape, dh_ext, l1_beta, datapath)
             }
             Mode::Dense => self.backward_dense(grads, dinputs, inputs, tape, dh_ext),
         }

@@ -2,9 +2,11 @@
 //! and initialisation.
 
 mod batch;
+pub mod datapath;
 mod delta_layer;
 mod dense;
 mod dense_layer;
+mod format_layer;
 pub mod gru;
 pub(crate) mod init;
 mod layer;
@@ -79,6 +81,10 @@ pub enum Mode {
     /// The same Delta network with every product per fired column (`--no-product-form`): the
     /// multiply-adds executed are exactly the fired columns. Same gradient up to summation order.
     DeltaPerColumn(Thresholds),
+    /// The Delta network with its three matrix products (forward MxV, backward MTxV, weight
+    /// gradient VxV) computed as the accelerator computes them, in its number format and order
+    /// ([`datapath`]); per fired column, like [`Mode::DeltaPerColumn`].
+    DeltaInFormat(Thresholds, datapath::Datapath),
     /// Standard LSTM/GRU with ordinary BPTT: every column every step (M_t = b + W v_t).
     Dense,
 }
@@ -97,7 +103,7 @@ impl Mode {
     /// Which network this is, without its thresholds.
     pub fn kind(self) -> ModeKind {
         match self {
-            Mode::Delta(_) | Mode::DeltaPerColumn(_) => ModeKind::Delta,
+            Mode::Delta(_) | Mode::DeltaPerColumn(_) | Mode::DeltaInFormat(..) => ModeKind::Delta,
             Mode::Dense => ModeKind::Dense,
         }
     }
@@ -105,7 +111,7 @@ impl Mode {
     /// The firing thresholds of a Delta mode (None when dense).
     pub fn thresholds(self) -> Option<Thresholds> {
         match self {
-            Mode::Delta(t) | Mode::DeltaPerColumn(t) => Some(t),
+            Mode::Delta(t) | Mode::DeltaPerColumn(t) | Mode::DeltaInFormat(t, _) => Some(t),
             Mode::Dense => None,
         }
     }
