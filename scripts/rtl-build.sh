@@ -41,6 +41,10 @@ files=(dtv1_pkg.sv dtv1_fifo.sv dtv1_bram_sdp.sv dtv1_bram_sp.sv dtv1_axis_broad
     dtv1_ccm.sv dtv1.sv dtv1_tb.sv)
 stamp="$( (cd "$rtl" && cat "${files[@]}"; cat "$here/tools/rtl/tb-verilator.patch" "${models[@]}" "$here/scripts/rtl-build.sh";
     echo "$root $columns $rows") | sha256sum | cut -d' ' -f1)"
+# One build of a shape at a time (tests run in parallel); the others wait and reuse it.
+mkdir -p "$out"
+exec 8>"$out/.build_$name.lock"
+flock 8
 if [ -x "$obj/tb" ] && [ "$(cat "$obj/inputs.sha256" 2>/dev/null)" = "$stamp" ]; then
     echo "$obj/tb"
     exit 0
