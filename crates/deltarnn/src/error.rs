@@ -70,6 +70,30 @@ pub enum Error {
         /// The utterances (file paths) whose loss or gradient was not finite, when known.
         utterances: Vec<String>,
     },
+    /// A value did not fit the FXP16 Q format a run trains in (`--arith fxp16`): the RTL would
+    /// have wrapped it around silently.
+    #[error(
+        "fxp16 overflow in {context}, {utterance}: {tensor} of layer {layer} at step {step} is {value:.6}, beyond \
+         the {bits} fraction bits' range of +-{limit:.6}; give it fewer fraction bits (--q-format W,D,G)"
+    )]
+    FormatOverflow {
+        /// Where: "training epoch E, batch B" or "evaluation".
+        context: String,
+        /// The sequence.
+        utterance: String,
+        /// 0-based layer.
+        layer: usize,
+        /// Which tensor ([`crate::nn::datapath::Tensor::name`]).
+        tensor: String,
+        /// Time step within the sequence.
+        step: usize,
+        /// The value that did not fit.
+        value: f64,
+        /// Its fraction bits.
+        bits: u8,
+        /// The largest magnitude those bits hold.
+        limit: f64,
+    },
     /// An input frame holds NaN or an infinity (the delta encoder would silently never fire on
     /// it, so it is caught before use).
     #[error("{utterance}: input frame {frame}, feature {feature} is not finite ({value}) during {context}")]

@@ -15,7 +15,7 @@
 //! continues over every block of 16 rows in order (a row tile's partial sum entering the next
 //! through the accumulator lane's input).
 
-use super::datapath::{Datapath, Overflow, Tensor};
+use super::datapath::{Datapath, Overflow, Tensor, TensorRanges};
 use super::{Layer, LayerTape};
 use crate::delta::encode;
 use crate::kernels::Real;
@@ -240,7 +240,7 @@ impl<T: Real> Layer<T> {
         for (t, step) in step_words.iter().enumerate() {
             ops::vxv_step(s, &mut dw, columns, &step.idx, &step.vals, &grad_words[t * m..(t + 1) * m]);
         }
-        self.add_weight_gradient_words(s, grads, &dw, dp)?;
+        self.add_weight_gradient_words(s, grads, &dw, dp, &tape.datapath.ranges)?;
         self.add_bias_gradients(grads, &memory_grad);
         Ok(grad_words)
     }
@@ -252,6 +252,7 @@ impl<T: Real> Layer<T> {
         grads: &mut Layer<T>,
         dw: &[S::Acc],
         dp: &Datapath,
+        ranges: &TensorRanges,
     ) -> Result<(), Overflow> {
         let (f, h, rows) = (self.n_input, self.n_hidden, self.w_x.rows);
         let columns = f + h;
@@ -262,6 +263,7 @@ impl<T: Real> Layer<T> {
                 for (r, g) in column.iter_mut().enumerate() {
                     let sum = dw[(offset + r) * columns + column0 + j];
                     let v = dp.decode(Tensor::WeightGrads, word_or_overflow(s, sum, dp, Tensor::WeightGrads, 0)?);
+                    ranges.record(Tensor::WeightGrads, v);
                     *g += T::from_f64(v);
                 }
             }

@@ -1,5 +1,6 @@
 //! The training loop and evaluation.
 
+use super::datapath::{overflow_error, round_weights_to_format, tape_overflow};
 use super::optim::{clip_grad_norm, AdamW, Plateau};
 use super::{BatchContext, CrossEntropy, EpochRecord, Objective, TrainConfig, Utterance};
 use crate::cost::CostReport;
@@ -141,14 +142,17 @@ pub fn evaluate<U: Utterance>(
         data.par_iter()
             .map_init(SequenceTape::default, |tape, u| {
                 model.forward(u.frames(), mode, tape);
+                if let Some((layer, overflow)) = tape_overflow(tape) {
+                    return Err(overflow_error("evaluation".into(), u.name(), layer, overflow));
+                }
                 let mut dlogits = vec![0.0f32; tape.logits.len()];
                 let (loss, frames) =
                     frame_cross_entropy(&mut dlogits, &tape.logits, u.frame_labels(), model.config.n_classes, 1.0);
                 let decision = utterance_decision(&tape.logits, model.config.n_classes, readout);
-                (loss, frames, decision, CostReport::from_tape(&model.config, tape, mode))
+                Ok((loss, frames, decision, CostReport::from_tape(&model.config, tape, mode)))
             })
-            .collect()
-    });
+            .collect::<Result<_>>()
+    })?;
     let mut cost = CostReport::default();
     let (mut loss, mut frames, mut correct) = (0.0, 0usize, 0usize);
     let mut predictions = Vec::with_capacity(data.len());
@@ -212,6 +216,9 @@ pub fn fit_with<U: Utterance, O: Objective>(
     if train.is_empty() {
         return Err(Error::Invalid("the training split is empty".into()));
     }
+    if config.arith.is_some() {
+        check_arith_widths(&model.config)?;
+    }
     let batch_size = config.batch_size.min(train.len());
     let mut trainer = Trainer::new(&model.config, config, batch_size)?;
     while state.epochs_done < config.epochs {
@@ -242,6 +249,21 @@ pub fn fit_with<U: Utterance, O: Objective>(
     Ok(())
 }
 
+/// The accelerator's instructions take at most 256 columns: a layer trained in its arithmetic
+/// needs F + H <= 256 (column tiles would change the order of a BF16 sum; not modelled).
+fn check_arith_widths(config: &ModelConfig) -> Result<()> {
+    for k in 0..config.n_layers {
+        let columns = config.layer_input(k) + config.n_hidden;
+        if columns > crate::sim::rtl::tile::MAX_WIDTH {
+            return Err(Error::Invalid(format!(
+                "layer {k} has {columns} input + hidden columns; training in the accelerator's arithmetic \
+                 takes at most 256 (one instruction)"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Where a batch is in the run (both 1-based), for error messages.
 #[derive(Debug, Clone, Copy)]
 struct BatchPosition {
@@ -260,6 +282,8 @@ struct BatchOutcome {
     correct: usize,
     cost: CostReport,
     non_finite: Vec<usize>,
+    /// The first FXP16 overflow: (sequence, layer, overflow).
+    overflow: Option<(usize, usize, crate::nn::datapath::Overflow)>,
 }
 
 impl BatchOutcome {
@@ -347,6 +371,7 @@ impl<'c> Trainer<'c> {
         for (_, group) in &per_group {
             outcome.add(group); // groups count no frames: the batch's are set above
             outcome.non_finite.extend(&group.non_finite);
+            outcome.overflow = outcome.overflow.or(group.overflow);
         }
         outcome
     }
@@ -364,6 +389,10 @@ impl<'c> Trainer<'c> {
         train: &[U],
     ) -> Result<f64> {
         let config = self.config;
+        if let Some((i, layer, overflow)) = outcome.overflow {
+            let context = format!("training epoch {}, batch {}", at.epoch, at.batch);
+            return Err(overflow_error(context, train[i].name(), layer, overflow));
+        }
         let norm = clip_grad_norm(&mut self.grads, config.clip_norm);
         let mean_loss = outcome.loss / outcome.frames.max(1) as f64;
         if !mean_loss.is_finite() || !norm.is_finite() {
@@ -380,6 +409,13 @@ impl<'c> Trainer<'c> {
         let before = model.params.clone();
         let grads = &self.grads;
         self.pool.install(|| state.optimizer.update(&mut model.params, grads, lr));
+        if let (Some(datapath), true) = (&config.arith, config.weights_in_format) {
+            let context = format!("training epoch {}, batch {} (weights in format)", at.epoch, at.batch);
+            if let Err(e) = round_weights_to_format(model, datapath, &context) {
+                model.params = before;
+                return Err(e);
+            }
+        }
         if !model.params.all_finite() {
             model.params = before;
             return Err(Error::Diverged {
@@ -418,6 +454,9 @@ impl<U: Utterance, O: Objective> BatchInputs<'_, U, O> {
                 model.loss_and_gradient_with(grads, tape, u.frames(), self.mode, config.l1_beta, |logits, dlogits| {
                     self.objective.loss(i, logits, u.frame_labels(), n_classes, self.batch, dlogits)
                 });
+            if let (None, Some((layer, overflow))) = (outcome.overflow, tape_overflow(tape)) {
+                outcome.overflow = Some((i, layer, overflow));
+            }
             let decision = utterance_decision(&tape.logits, n_classes, config.readout);
             let sequence_loss = loss.cross_entropy_sum + loss.l1_penalty / scale;
             // Name the sequence where a non-finite value first appears.

@@ -2,11 +2,13 @@
 //! reduced in a fixed order, AdamW with warm-up and reduce-on-plateau, evaluation, and the run
 //! directory that makes a run resumable bit for bit.
 
+mod datapath;
 mod fit;
 pub mod optim;
 /// The run directory.
 pub mod run;
 
+pub use datapath::{calibrate_q_format, CALIBRATION_SEQUENCES};
 pub(crate) use fit::thread_pool;
 pub use fit::{epoch_order, evaluate, fit, fit_with, Evaluation, Event, TrainState};
 
@@ -121,6 +123,15 @@ pub struct TrainConfig {
     /// ([`Mode::DeltaPerColumn`], `--no-product-form`).
     #[serde(default = "product_form_default")]
     pub product_form: bool,
+    /// The accelerator's arithmetic for the Delta network's three matrix products
+    /// ([`Mode::DeltaInFormat`], [`crate::nn::datapath`]); None: f32. FXP16's Q format is
+    /// resolved before training ([`calibrate_q_format`] when the user gives none).
+    #[serde(default)]
+    pub arith: Option<crate::nn::datapath::Datapath>,
+    /// With `arith`: keep the recurrent weights themselves in the format, rounding them to it
+    /// after every update (a chip without f32 master weights); else f32 master weights.
+    #[serde(default)]
+    pub weights_in_format: bool,
 }
 
 fn product_form_default() -> bool {
@@ -152,6 +163,8 @@ impl Default for TrainConfig {
             readout: Readout::LastNonSilence,
             first_epoch_lr_scale: 1.0,
             product_form: true,
+            arith: None,
+            weights_in_format: false,
         }
     }
 }
@@ -161,7 +174,10 @@ impl TrainConfig {
     /// one home of theta: [`crate::nn::ModelConfig::thresholds`]), or the standard network when
     /// [`TrainConfig::dense`].
     pub fn mode(&self, thresholds: Thresholds) -> Mode {
-        Mode::new(self.dense, thresholds).with_product_form(self.product_form)
+        match self.arith {
+            Some(datapath) if !self.dense => Mode::DeltaInFormat(thresholds, datapath),
+            _ => Mode::new(self.dense, thresholds).with_product_form(self.product_form),
+        }
     }
 
     /// The mode of epoch `epoch` (0-based): dense during the dense pretraining epochs, else
@@ -177,6 +193,14 @@ impl TrainConfig {
     /// Checks every value for sense.
     pub fn validate(&self) -> crate::Result<()> {
         let bad = |what: String| Err(crate::Error::Invalid(what));
+        if self.arith.is_some() && (self.dense || self.pretrain_dense_epochs > 0) {
+            return bad("the accelerator's arithmetic (arith) applies to the Delta network's sparse products; \
+                 train the dense baseline in f32, or as the Delta network at theta 0"
+                .into());
+        }
+        if self.weights_in_format && self.arith.is_none() {
+            return bad("weights in format needs an arithmetic (bf16 or fxp16)".into());
+        }
         if self.epochs == 0 {
             return bad("epochs must be at least 1".into());
         }

@@ -1,6 +1,7 @@
 //! Cross-module tests in one binary (fast to link). Everything here is self-contained: signals are
 //! generated, bad files are written by the tests, and the synth test runs espeak-ng.
 
+mod arith;
 mod bad_files;
 mod batch;
 mod datasets;
