@@ -5,8 +5,10 @@
 use anyhow::{bail, Context, Result};
 use deltarnn::audio::Limits;
 use deltarnn::data::{BadFilePolicy, LoadOptions};
+use deltarnn::nn::datapath::{Datapath, QFormat};
 use deltarnn::nn::loss::Readout;
 use deltarnn::nn::{CellKind, Mode, Model};
+use deltarnn::sim::Format;
 use deltarnn::train::TrainConfig;
 use deltarnn::{Protocol, Thresholds};
 use std::path::{Path, PathBuf};
@@ -93,12 +95,52 @@ pub struct TrainArgs {
     /// uses for a matrix whose inputs mostly fired (which multiplies unfired columns too).
     #[arg(long)]
     pub no_product_form: bool,
+    /// The accelerator's arithmetic for the Delta network's matrix products (forward MxV,
+    /// backward MTxV, weight gradient VxV), computed as its RTL does: f32 (off), bf16 (every
+    /// product and sum rounded) or fxp16 (16-bit words, Q format from --q-format or the data).
+    /// Everything else stays f32.
+    #[arg(long, default_value = "f32")]
+    pub arith: ArithArg,
+    /// FXP16 fraction bits of the weights, deltas and gradients, "W,D,G" (default: chosen from
+    /// the first 32 training sequences, docs/arith.md).
+    #[arg(long, value_name = "W,D,G")]
+    pub q_format: Option<String>,
+    /// Keep the recurrent weights in the --arith format (rounded after every update) instead of
+    /// f32 master weights: what a chip without f32 would do.
+    #[arg(long)]
+    pub weights_in_format: bool,
+}
+
+/// The arithmetic of `--arith`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArithArg {
+    /// f32 throughout (the default).
+    F32,
+    /// BF16 as the accelerator's DesignWare units compute it.
+    Bf16,
+    /// 16-bit fixed point as the accelerator's PE array computes it.
+    Fxp16,
 }
 
 impl TrainArgs {
-    /// The library's configuration for these flags.
-    pub fn config(&self) -> TrainConfig {
-        TrainConfig {
+    /// The library's configuration for these flags; errors on a malformed or misplaced
+    /// --q-format or --weights-in-format.
+    pub fn config(&self) -> Result<TrainConfig> {
+        let q = self.q_format.as_deref().map(QFormat::parse).transpose()?;
+        if q.is_some() && self.arith != ArithArg::Fxp16 {
+            bail!("--q-format applies to --arith fxp16");
+        }
+        let (arith, calibrate) = match self.arith {
+            ArithArg::F32 => (None, false),
+            ArithArg::Bf16 => {
+                (Some(Datapath { format: Format::Bf16, q: QFormat { weights: 0, deltas: 0, grads: 0 } }), false)
+            }
+            ArithArg::Fxp16 => {
+                let given = q.unwrap_or(QFormat { weights: 0, deltas: 0, grads: 0 });
+                (Some(Datapath { format: Format::Fxp16, q: given }), q.is_none())
+            }
+        };
+        Ok(TrainConfig {
             epochs: self.epochs,
             batch_size: self.batch,
             learning_rate: self.lr,
@@ -113,8 +155,11 @@ impl TrainArgs {
             threads: self.threads.unwrap_or_else(default_threads),
             readout: self.readout.into(),
             product_form: !self.no_product_form,
+            arith,
+            weights_in_format: self.weights_in_format,
+            calibrate_q_format: calibrate,
             ..TrainConfig::default()
-        }
+        })
     }
 }
 

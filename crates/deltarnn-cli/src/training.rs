@@ -9,7 +9,7 @@ use deltarnn::bundle::Bundle;
 use deltarnn::data::{Dataset, Example};
 use deltarnn::nn::{init_params, Model, ModelConfig};
 use deltarnn::train::run::{RunDir, MODEL_FILE};
-use deltarnn::train::{evaluate, fit, EpochRecord, Evaluation, Event, TrainConfig, TrainState};
+use deltarnn::train::{evaluate, fit, resolve_q_format, EpochRecord, Evaluation, Event, TrainConfig, TrainState};
 use deltarnn::Protocol;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
@@ -39,7 +39,12 @@ pub fn train_run(
         thresholds: model_args.thresholds(),
     };
     let resume_protocol = resume.then_some(dataset.protocol);
-    let (mut model, mut state, config) = start_or_resume(&run, out, model_config, config, resume_protocol, quiet)?;
+    let (mut model, mut state, mut config) = start_or_resume(&run, out, model_config, config, resume_protocol, quiet)?;
+    if let Some(q) = resolve_q_format(&mut config, &model, &dataset.train.examples)? {
+        if !quiet {
+            eprintln!("fxp16 Q format from the first training sequences: W,D,G = {q} fraction bits");
+        }
+    }
     let mut extra = BTreeMap::new();
     extra.insert("train_config".to_string(), serde_json::to_string(&config)?);
     extra.insert("dataset_kind".to_string(), dataset.kind.name().to_string());

@@ -2,7 +2,7 @@
 //! features, train the 56k-parameter Delta LSTM with sparse BPTT and the same model with dense
 //! BPTT, and print them side by side.
 
-use crate::args::{default_threads, DataArgs, ModelArgs, ReadoutArg, TrainArgs};
+use crate::args::{default_threads, ArithArg, DataArgs, ModelArgs, ReadoutArg, TrainArgs};
 use crate::dataset;
 use crate::progress::Bars;
 use crate::training::train_run;
@@ -54,6 +54,15 @@ pub struct Args {
     /// Run every Delta product per fired column (never the matrix product form).
     #[arg(long)]
     no_product_form: bool,
+    /// The Delta model's arithmetic for its matrix products: f32, bf16 or fxp16 (train --help).
+    #[arg(long, default_value = "f32")]
+    arith: ArithArg,
+    /// FXP16 fraction bits "W,D,G" (default: from the data).
+    #[arg(long, value_name = "W,D,G")]
+    q_format: Option<String>,
+    /// Keep the Delta model's recurrent weights in the --arith format.
+    #[arg(long)]
+    weights_in_format: bool,
     /// Whose choices to follow where deltarnn and the authors' code differ: ours or authors
     /// (normalisation and frame labels; docs/fidelity.md).
     #[arg(long, default_value = "authors")]
@@ -115,11 +124,15 @@ pub fn run(args: Args) -> Result<()> {
         l1_beta: if dense { 0.0 } else { args.l1_beta },
         readout: ReadoutArg::LastNonSilence,
         no_product_form: args.no_product_form,
+        // The accelerator's arithmetic is the Delta model's; the dense baseline stays f32.
+        arith: if dense { ArithArg::F32 } else { args.arith },
+        q_format: if dense { None } else { args.q_format.clone() },
+        weights_in_format: !dense && args.weights_in_format,
     };
     eprintln!("training the Delta LSTM (theta {}, L1 beta {}) with sparse BPTT", args.theta, args.l1_beta);
-    let delta = train_run(&dataset, &args.out.join("delta"), &model, training(false).config(), false, false)?;
+    let delta = train_run(&dataset, &args.out.join("delta"), &model, training(false).config()?, false, false)?;
     eprintln!("training the same LSTM with dense BPTT");
-    let dense = train_run(&dataset, &args.out.join("dense"), &model, training(true).config(), false, false)?;
+    let dense = train_run(&dataset, &args.out.join("dense"), &model, training(true).config()?, false, false)?;
 
     let f = |m: &serde_json::Value, path: &[&str]| path.iter().fold(m, |v, k| &v[*k]).as_f64().unwrap_or(f64::NAN);
     let speedup = f(&dense, &["train_seconds"]) / f(&delta, &["train_seconds"]);

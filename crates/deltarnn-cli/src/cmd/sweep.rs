@@ -109,7 +109,7 @@ fn train_cell(args: &Args, dataset: &Dataset, cell: CellKind) -> Result<Vec<Row>
             Some(t) => format!("{cell}-theta-{t}"),
         };
         eprintln!("sweep: training {name}");
-        let m = train_run(dataset, &args.out.join(&name), &model, training.config(), false, false)?;
+        let m = train_run(dataset, &args.out.join(&name), &model, training.config()?, false, false)?;
         let number = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
         // Runs stop early at different epochs, so compare time per epoch.
         let train_seconds = number(&m["train_seconds"]);

@@ -48,7 +48,7 @@ pub struct Args {
 /// Runs `deltarnn train`.
 pub fn run(args: Args) -> Result<()> {
     let dataset = dataset::load(&args.data, &args.dataset, None, false)?;
-    let config = args.training.config();
+    let config = args.training.config()?;
     if args.record_trace.is_some() && (config.dense || args.trace_sequences == 0) {
         bail!("--record-trace needs a delta run (not --dense) and --trace-sequences of at least 1");
     }

@@ -2,6 +2,7 @@
 //! module drives a group of subcommands; `util` runs the binary and checks what it printed,
 //! `fixtures` builds the tiny inputs, `layout` checks the CLI's import picture.
 
+mod arith;
 mod bad_inputs;
 mod data_commands;
 mod faults;

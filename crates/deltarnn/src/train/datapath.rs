@@ -1,7 +1,7 @@
 //! Training in the accelerator's arithmetic ([`super::TrainConfig::arith`]): the FXP16 Q format
 //! chosen from the data, overflow reports, and weights kept in the format.
 
-use super::Utterance;
+use super::{TrainConfig, Utterance};
 use crate::nn::datapath::{choose_q_format, Datapath, Overflow, QFormat, Tensor, TensorRanges};
 use crate::nn::{Mode, Model, Params, SequenceTape};
 use crate::sim::Format;
@@ -73,6 +73,25 @@ pub fn calibrate_q_format<U: Utterance>(
             widest.join(", ")
         ))
     })
+}
+
+/// Resolves `config`'s FXP16 Q format when [`TrainConfig::calibrate_q_format`] asks for it:
+/// [`calibrate_q_format`] on `model` and `train`, stored in `config.arith`; the flag is cleared,
+/// so a saved configuration resumes with the same format. Returns the format chosen, if any.
+pub fn resolve_q_format<U: Utterance>(
+    config: &mut TrainConfig,
+    model: &Model<f32>,
+    train: &[U],
+) -> Result<Option<QFormat>> {
+    let Some(datapath) = config.arith.as_mut().filter(|d| d.format == Format::Fxp16 && config.calibrate_q_format)
+    else {
+        config.calibrate_q_format = false;
+        return Ok(None);
+    };
+    let q = calibrate_q_format(model, train, config.batch_size, config.l1_beta)?;
+    datapath.q = q;
+    config.calibrate_q_format = false;
+    Ok(Some(q))
 }
 
 /// Rounds every recurrent weight of `model` to `datapath`'s format (the head stays f32: the

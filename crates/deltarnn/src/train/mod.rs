@@ -8,7 +8,7 @@ pub mod optim;
 /// The run directory.
 pub mod run;
 
-pub use datapath::{calibrate_q_format, CALIBRATION_SEQUENCES};
+pub use datapath::{calibrate_q_format, resolve_q_format, CALIBRATION_SEQUENCES, GRADIENT_HEADROOM};
 pub(crate) use fit::thread_pool;
 pub use fit::{epoch_order, evaluate, fit, fit_with, Evaluation, Event, TrainState};
 
@@ -132,6 +132,10 @@ pub struct TrainConfig {
     /// after every update (a chip without f32 master weights); else f32 master weights.
     #[serde(default)]
     pub weights_in_format: bool,
+    /// With an FXP16 `arith`: choose its Q format from the data before training
+    /// ([`resolve_q_format`], which then clears this flag and stores the format).
+    #[serde(default)]
+    pub calibrate_q_format: bool,
 }
 
 fn product_form_default() -> bool {
@@ -165,6 +169,7 @@ impl Default for TrainConfig {
             product_form: true,
             arith: None,
             weights_in_format: false,
+            calibrate_q_format: false,
         }
     }
 }
