@@ -98,9 +98,9 @@ pub struct TrainArgs {
     /// The accelerator's arithmetic for the Delta network's matrix products (forward MxV,
     /// backward MTxV, weight gradient VxV), computed as its RTL does: f32 (off), bf16 (every
     /// product and sum rounded) or fxp16 (16-bit words, Q format from --q-format or the data).
-    /// Everything else stays f32.
-    #[arg(long, default_value = "f32")]
-    pub arith: ArithArg,
+    /// Everything else stays f32. `sweep` takes a list and trains each.
+    #[arg(long, value_delimiter = ',', default_value = "f32")]
+    pub arith: Vec<ArithArg>,
     /// FXP16 fraction bits of the weights, deltas and gradients, "W,D,G" (default: chosen from
     /// the first 32 training sequences, docs/arith.md).
     #[arg(long, value_name = "W,D,G")]
@@ -112,7 +112,8 @@ pub struct TrainArgs {
 }
 
 /// The arithmetic of `--arith`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ArithArg {
     /// f32 throughout (the default).
     F32,
@@ -122,15 +123,31 @@ pub enum ArithArg {
     Fxp16,
 }
 
+impl ArithArg {
+    /// "f32", "bf16" or "fxp16".
+    pub fn name(self) -> &'static str {
+        match self {
+            ArithArg::F32 => "f32",
+            ArithArg::Bf16 => "bf16",
+            ArithArg::Fxp16 => "fxp16",
+        }
+    }
+}
+
 impl TrainArgs {
     /// The library's configuration for these flags; errors on a malformed or misplaced
     /// --q-format or --weights-in-format.
     pub fn config(&self) -> Result<TrainConfig> {
         let q = self.q_format.as_deref().map(QFormat::parse).transpose()?;
-        if q.is_some() && self.arith != ArithArg::Fxp16 {
+        let format = match self.arith[..] {
+            [] => ArithArg::F32,
+            [one] => one,
+            _ => bail!("--arith takes one format here (sweep takes a list)"),
+        };
+        if q.is_some() && format != ArithArg::Fxp16 {
             bail!("--q-format applies to --arith fxp16");
         }
-        let (arith, calibrate) = match self.arith {
+        let (arith, calibrate) = match format {
             ArithArg::F32 => (None, false),
             ArithArg::Bf16 => {
                 (Some(Datapath { format: Format::Bf16, q: QFormat { weights: 0, deltas: 0, grads: 0 } }), false)

@@ -42,6 +42,12 @@ pub fn record<'a>(
     thresholds: Thresholds,
     frames: impl IntoIterator<Item = &'a [f32]>,
 ) -> TraceFile {
+    record_in_mode(model, Mode::Delta(thresholds), frames)
+}
+
+/// [`record`] in any Delta `mode` (e.g. [`Mode::DeltaInFormat`], whose fired pattern is the one
+/// the accelerator would see).
+pub fn record_in_mode<'a>(model: &Model<f32>, mode: Mode, frames: impl IntoIterator<Item = &'a [f32]>) -> TraceFile {
     let config = &model.config;
     let layers = (0..config.n_layers)
         .map(|k| LayerShape { n_input: config.layer_input(k), n_hidden: config.n_hidden })
@@ -50,7 +56,7 @@ pub fn record<'a>(
     let sequences = frames
         .into_iter()
         .map(|x| {
-            model.forward(x, Mode::Delta(thresholds), &mut tape);
+            model.forward(x, mode, &mut tape);
             tape.layers.iter().map(|l| l.trace.clone()).collect()
         })
         .collect();

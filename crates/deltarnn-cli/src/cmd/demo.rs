@@ -125,7 +125,7 @@ pub fn run(args: Args) -> Result<()> {
         readout: ReadoutArg::LastNonSilence,
         no_product_form: args.no_product_form,
         // The accelerator's arithmetic is the Delta model's; the dense baseline stays f32.
-        arith: if dense { ArithArg::F32 } else { args.arith },
+        arith: vec![if dense { ArithArg::F32 } else { args.arith }],
         q_format: if dense { None } else { args.q_format.clone() },
         weights_in_format: !dense && args.weights_in_format,
     };

@@ -1,7 +1,8 @@
-//! `deltarnn sweep`: one model per threshold (and a dense baseline per cell), then a table and
-//! plots of accuracy against matrix-op reduction and training time.
+//! `deltarnn sweep`: one model per threshold and arithmetic (and a dense baseline per cell), then
+//! a table and plots of accuracy against matrix-op reduction, training time, and the
+//! accelerator's simulated training time (the RTL cycle model on each run's activity trace).
 
-use crate::args::{DataArgs, ModelArgs, TrainArgs};
+use crate::args::{ArithArg, DataArgs, ModelArgs, TrainArgs};
 use crate::dataset;
 use crate::plot::{line_chart, Series};
 use crate::training::train_run;
@@ -9,12 +10,16 @@ use anyhow::{Context, Result};
 use deltarnn::data::Dataset;
 use deltarnn::files::write_atomic;
 use deltarnn::nn::CellKind;
-use deltarnn::Thresholds;
+use deltarnn::sim::{simulate_layer, SimConfig};
+use deltarnn::train::epoch_order;
+use deltarnn::train::run::RunDir;
+use deltarnn::{tracefile, Thresholds};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-/// Train one model per threshold (theta_x = theta_h) for each cell, plus the dense baseline, and
-/// write SWEEP/sweep.{md,csv,json} and SWEEP/sweep.png.
+/// Train one model per threshold (theta_x = theta_h) and --arith format for each cell, plus the
+/// dense baseline, and write SWEEP/sweep.{md,csv,json} and SWEEP/sweep*.png (accuracy against op
+/// reduction, training time, and the accelerator's simulated training time).
 #[derive(clap::Args)]
 pub struct Args {
     /// Dataset folder.
@@ -81,7 +86,18 @@ struct Row {
     epoch_seconds: f64,
     speedup_vs_dense: f64,
     epochs: u64,
+    /// The arithmetic of the Delta model's matrix products ("f32" for the dense baseline).
+    arith: ArithArg,
+    /// The accelerator's training cycles per sequence (RTL model) on the final model's trace.
+    accelerator_cycles_per_sequence: f64,
+    /// Those cycles over one epoch of the training split at [`CLOCK_MHZ`], seconds.
+    accelerator_epoch_seconds: f64,
 }
+
+/// The accelerator clock the simulated seconds assume (the simulator's default).
+const CLOCK_MHZ: f64 = 200.0;
+/// Training sequences whose trace the simulator runs per model.
+const TRACE_SEQUENCES: usize = 16;
 
 impl Row {
     /// "dense" or the threshold.
@@ -90,11 +106,36 @@ impl Row {
     }
 }
 
-/// The dense baseline of `cell`, then one Delta model per threshold.
+/// The accelerator's training cycles per sequence (the RTL cycle model; dense: every column
+/// fires) of the final model in run `dir`, on its first [`TRACE_SEQUENCES`] training sequences
+/// of the final epoch's order, recorded in the run's own mode.
+fn accelerator_cycles(dataset: &Dataset, dir: &std::path::Path, dense: bool) -> Result<f64> {
+    let run = RunDir::open(dir).with_context(|| format!("opening run directory {}", dir.display()))?;
+    let (model, state, config) = run.load_state().with_context(|| format!("loading {}", dir.display()))?;
+    let train = &dataset.train.examples;
+    let order = epoch_order(config.seed, state.epochs_done.saturating_sub(1), train.len());
+    let frames = order.iter().take(TRACE_SEQUENCES).map(|&i| train[i].frames.as_slice());
+    let mode =
+        if dense { deltarnn::nn::Mode::Delta(model.config.thresholds) } else { config.mode(model.config.thresholds) };
+    let file = tracefile::record_in_mode(&model, mode, frames);
+    let sim = SimConfig::default();
+    let mut cycles = 0u64;
+    for trace in file.sequences.iter().flatten() {
+        let c = simulate_layer(&sim, file.cell, trace)?;
+        cycles += if dense { c.dense.total_cycles() } else { c.sparse.total_cycles() };
+    }
+    Ok(cycles as f64 / file.sequences.len().max(1) as f64)
+}
+
+/// The dense baseline of `cell`, then one Delta model per threshold and arithmetic.
 fn train_cell(args: &Args, dataset: &Dataset, cell: CellKind) -> Result<Vec<Row>> {
     let mut rows: Vec<Row> = Vec::new();
     let mut dense_epoch_seconds = f64::NAN;
-    for theta in std::iter::once(None).chain(args.thetas.iter().map(|&t| Some(t))) {
+    let mut runs = vec![(None, ArithArg::F32)];
+    for &theta in &args.thetas {
+        runs.extend(args.training.arith.iter().map(|&a| (Some(theta), a)));
+    }
+    for (theta, arith) in runs {
         let model = ModelArgs {
             cell,
             layers: args.layers,
@@ -104,14 +145,21 @@ fn train_cell(args: &Args, dataset: &Dataset, cell: CellKind) -> Result<Vec<Row>
         };
         let mut training = args.training.clone();
         training.dense = theta.is_none();
-        let name = match theta {
-            None => format!("{cell}-dense"),
-            Some(t) => format!("{cell}-theta-{t}"),
+        training.arith = vec![arith];
+        if arith != ArithArg::Fxp16 {
+            training.q_format = None;
+        }
+        training.weights_in_format &= arith != ArithArg::F32;
+        let name = match (theta, arith) {
+            (None, _) => format!("{cell}-dense"),
+            (Some(t), ArithArg::F32) => format!("{cell}-theta-{t}"),
+            (Some(t), a) => format!("{cell}-theta-{t}-{}", a.name()),
         };
         eprintln!("sweep: training {name}");
         let m = train_run(dataset, &args.out.join(&name), &model, training.config()?, false, false)?;
         let number = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
         // Runs stop early at different epochs, so compare time per epoch.
+        let cycles = accelerator_cycles(dataset, &args.out.join(&name), theta.is_none())?;
         let train_seconds = number(&m["train_seconds"]);
         let epoch_seconds = train_seconds / number(&m["epochs"]);
         if theta.is_none() {
@@ -129,6 +177,9 @@ fn train_cell(args: &Args, dataset: &Dataset, cell: CellKind) -> Result<Vec<Row>
             epoch_seconds,
             speedup_vs_dense: dense_epoch_seconds / epoch_seconds,
             epochs: m["epochs"].as_u64().unwrap_or(0),
+            arith,
+            accelerator_cycles_per_sequence: cycles,
+            accelerator_epoch_seconds: cycles * dataset.train.examples.len() as f64 / (CLOCK_MHZ * 1e6),
         });
     }
     Ok(rows)
@@ -136,21 +187,24 @@ fn train_cell(args: &Args, dataset: &Dataset, cell: CellKind) -> Result<Vec<Row>
 
 fn markdown(rows: &[Row]) -> String {
     let mut md = String::from(
-        "| cell | theta | test acc | valid acc | sparsity | op reduction | epochs | s per epoch | speedup per epoch vs dense |\n|---|---|---|---|---|---|---|---|---|\n",
+        "| cell | theta | arith | test acc | valid acc | sparsity | op reduction | epochs | s per epoch | speedup per epoch vs dense | accelerator cycles per sequence | accelerator s per epoch |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         let _ = writeln!(
             md,
-            "| {} | {} | {:.1}% | {:.1}% | {:.1}% | {:.1}% | {} | {:.3} | {:.2}x |",
+            "| {} | {} | {} | {:.1}% | {:.1}% | {:.1}% | {:.1}% | {} | {:.3} | {:.2}x | {:.0} | {:.4} |",
             r.cell,
             r.theta_name(),
+            r.arith.name(),
             100.0 * r.test_accuracy,
             100.0 * r.valid_accuracy,
             100.0 * r.sparsity,
             100.0 * r.op_reduction,
             r.epochs,
             r.epoch_seconds,
-            r.speedup_vs_dense
+            r.speedup_vs_dense,
+            r.accelerator_cycles_per_sequence,
+            r.accelerator_epoch_seconds
         );
     }
     md
@@ -158,13 +212,14 @@ fn markdown(rows: &[Row]) -> String {
 
 fn csv(rows: &[Row]) -> String {
     let mut csv =
-        String::from("cell,theta,test_accuracy,valid_accuracy,sparsity,op_reduction,epochs,train_seconds,epoch_seconds,speedup_vs_dense\n");
+        String::from("cell,theta,arith,test_accuracy,valid_accuracy,sparsity,op_reduction,epochs,train_seconds,epoch_seconds,speedup_vs_dense,accelerator_cycles_per_sequence,accelerator_epoch_seconds\n");
     for r in rows {
         let _ = writeln!(
             csv,
-            "{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.cell,
             r.theta_name(),
+            r.arith.name(),
             r.test_accuracy,
             r.valid_accuracy,
             r.sparsity,
@@ -172,7 +227,9 @@ fn csv(rows: &[Row]) -> String {
             r.epochs,
             r.train_seconds,
             r.epoch_seconds,
-            r.speedup_vs_dense
+            r.speedup_vs_dense,
+            r.accelerator_cycles_per_sequence,
+            r.accelerator_epoch_seconds
         );
     }
     csv
@@ -181,14 +238,19 @@ fn csv(rows: &[Row]) -> String {
 /// sweep.png (accuracy against op reduction) and sweep-time.png (against training time), one
 /// series per cell.
 fn plots(args: &Args, rows: &[Row]) -> Result<()> {
+    // One series per cell and arithmetic, each starting at the cell's dense baseline.
     let series = |x: &dyn Fn(&Row) -> f64| -> Vec<Series> {
-        args.cells
-            .iter()
-            .map(|&cell| Series {
-                name: cell.to_string(),
-                points: rows.iter().filter(|r| r.cell == cell).map(|r| (x(r), 100.0 * r.test_accuracy)).collect(),
-            })
-            .collect()
+        let mut out = Vec::new();
+        for &cell in &args.cells {
+            for &arith in &args.training.arith {
+                let member = |r: &&Row| r.cell == cell && (r.theta.is_none() || r.arith == arith);
+                out.push(Series {
+                    name: format!("{cell} {}", arith.name()),
+                    points: rows.iter().filter(member).map(|r| (x(r), 100.0 * r.test_accuracy)).collect(),
+                });
+            }
+        }
+        out
     };
     line_chart(
         &args.out.join("sweep.png"),
@@ -203,5 +265,12 @@ fn plots(args: &Args, rows: &[Row]) -> Result<()> {
         "training seconds",
         "test accuracy (%)",
         &series(&|r| r.train_seconds),
+    )?;
+    line_chart(
+        &args.out.join("sweep-accelerator.png"),
+        "Accuracy against the accelerator's training time",
+        "simulated accelerator seconds per epoch (RTL model, 200 MHz)",
+        "test accuracy (%)",
+        &series(&|r| r.accelerator_epoch_seconds),
     )
 }

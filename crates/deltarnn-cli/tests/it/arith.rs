@@ -72,3 +72,49 @@ fn bad_arithmetic_flags_give_one_error_line() {
         assert_only_error(&train(run, extra), needle);
     }
 }
+
+#[test]
+fn sweep_trains_each_arithmetic_and_reports_the_accelerators_time() {
+    let dir = Scratch::new();
+    let out = dir.join("sweep");
+    let args = [
+        "sweep",
+        "--data",
+        tiny_corpus().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--thetas",
+        "0.1",
+        "--arith",
+        "f32,bf16,fxp16",
+        "--epochs",
+        "1",
+        "--hidden",
+        "8",
+        "--layers",
+        "1",
+        "--batch",
+        "8",
+        "--threads",
+        "2",
+        "--early-stop",
+        "0",
+    ];
+    let run = deltarnn(&args);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let md = std::fs::read_to_string(out.join("sweep.md")).unwrap();
+    assert!(md.contains("accelerator cycles per sequence"), "{md}");
+    for arith in ["| 0.1 | f32 |", "| 0.1 | bf16 |", "| 0.1 | fxp16 |", "| dense | f32 |"] {
+        assert!(md.contains(arith), "{arith} missing:\n{md}");
+    }
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(rows.len(), 4);
+    let dense = rows[0]["accelerator_cycles_per_sequence"].as_f64().unwrap();
+    for r in &rows[1..] {
+        let sparse = r["accelerator_cycles_per_sequence"].as_f64().unwrap();
+        assert!(sparse > 0.0 && sparse < dense, "{r}");
+    }
+    assert!(out.join("sweep-accelerator.png").exists());
+    assert!(out.join("lstm-theta-0.1-fxp16/metrics.json").exists());
+}
