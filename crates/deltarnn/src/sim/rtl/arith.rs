@@ -12,7 +12,7 @@
 //! and the accumulator is itself a BF16 word, so the order of accumulation matters; the callers
 //! follow the RTL's order (see [`super::tile`]).
 
-use crate::sim::bf16_ops::{bf16_add, bf16_mul};
+use crate::sim::bf16_ops::{bf16_add_fast, bf16_mul_fast};
 use crate::sim::Format;
 
 /// One multiply and one add of the PE array in `format`, on raw words.
@@ -25,7 +25,7 @@ impl Arith {
     pub fn mul(self, a: u16, b: u16) -> u16 {
         match self.0 {
             Format::Fxp16 => (a as i16).wrapping_mul(b as i16) as u16,
-            Format::Bf16 => bf16_mul(a, b),
+            Format::Bf16 => bf16_mul_fast(a, b),
         }
     }
 
@@ -34,7 +34,7 @@ impl Arith {
     pub fn add(self, a: u16, b: u16) -> u16 {
         match self.0 {
             Format::Fxp16 => (a as i16).wrapping_add(b as i16) as u16,
-            Format::Bf16 => bf16_add(a, b),
+            Format::Bf16 => bf16_add_fast(a, b),
         }
     }
 
