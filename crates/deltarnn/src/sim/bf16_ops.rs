@@ -395,7 +395,7 @@ mod tests {
                 ((i as u16 >> 8) << 15) | (e << 7) | frac
             })
             .collect();
-        let mut check = |a: u16, b: u16| {
+        let check = |a: u16, b: u16| {
             assert_eq!(bf16_mul_fast(a, b), bf16_mul(a, b), "mul {a:#06x} {b:#06x}");
             assert_eq!(bf16_add_fast(a, b), bf16_add(a, b), "add {a:#06x} {b:#06x}");
         };

@@ -8,7 +8,8 @@
 //!
 //! **BF16** (`dtv1_macc_fp.sv`): DesignWare `DW_fp_mult` and `DW_fp_add` with 7 fraction bits,
 //! 8 exponent bits, `ieee_compliance` 0 and round to nearest even, here their open model
-//! ([`crate::sim::bf16_ops`]): every product and every sum rounds to BF16, denormals are zero,
+//! ([`crate::sim::bf16_ops`], its f32 fast path): every product and every sum rounds to BF16,
+//! denormals are zero,
 //! and the accumulator is itself a BF16 word, so the order of accumulation matters; the callers
 //! follow the RTL's order (see [`super::tile`]).
 
