@@ -92,6 +92,8 @@ struct Row {
     accelerator_cycles_per_sequence: f64,
     /// Those cycles over one epoch of the training split at [`CLOCK_MHZ`], seconds.
     accelerator_epoch_seconds: f64,
+    /// Why the run stopped without a model (an FXP16 overflow), if it did.
+    stopped: Option<String>,
 }
 
 /// The accelerator clock the simulated seconds assume (the simulator's default).
@@ -99,7 +101,33 @@ const CLOCK_MHZ: f64 = 200.0;
 /// Training sequences whose trace the simulator runs per model.
 const TRACE_SEQUENCES: usize = 16;
 
+/// Whether `e` is an FXP16 overflow (the run's format could not hold its values).
+fn is_format_overflow(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| matches!(c.downcast_ref::<deltarnn::Error>(), Some(deltarnn::Error::FormatOverflow { .. })))
+}
+
 impl Row {
+    /// The row of a run its arithmetic stopped: no accuracy, the reason kept.
+    fn stopped(cell: CellKind, theta: Option<f64>, run: String, arith: ArithArg, reason: String) -> Row {
+        Row {
+            cell,
+            theta,
+            run,
+            test_accuracy: f64::NAN,
+            valid_accuracy: f64::NAN,
+            sparsity: f64::NAN,
+            op_reduction: f64::NAN,
+            train_seconds: f64::NAN,
+            epoch_seconds: f64::NAN,
+            speedup_vs_dense: f64::NAN,
+            epochs: 0,
+            arith,
+            accelerator_cycles_per_sequence: f64::NAN,
+            accelerator_epoch_seconds: f64::NAN,
+            stopped: Some(reason),
+        }
+    }
+
     /// "dense" or the threshold.
     fn theta_name(&self) -> String {
         self.theta.map(|t| t.to_string()).unwrap_or_else(|| "dense".into())
@@ -156,7 +184,16 @@ fn train_cell(args: &Args, dataset: &Dataset, cell: CellKind) -> Result<Vec<Row>
             (Some(t), a) => format!("{cell}-theta-{t}-{}", a.name()),
         };
         eprintln!("sweep: training {name}");
-        let m = train_run(dataset, &args.out.join(&name), &model, training.config()?, false, false)?;
+        let m = match train_run(dataset, &args.out.join(&name), &model, training.config()?, false, false) {
+            Ok(m) => m,
+            // A format that cannot hold the run's values is a result of the sweep, not its end.
+            Err(e) if is_format_overflow(&e) => {
+                eprintln!("sweep: {name} stopped: {e:#}");
+                rows.push(Row::stopped(cell, theta, name, arith, format!("{:#}", e.root_cause())));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let number = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
         // Runs stop early at different epochs, so compare time per epoch.
         let cycles = accelerator_cycles(dataset, &args.out.join(&name), theta.is_none())?;
@@ -180,6 +217,7 @@ fn train_cell(args: &Args, dataset: &Dataset, cell: CellKind) -> Result<Vec<Row>
             arith,
             accelerator_cycles_per_sequence: cycles,
             accelerator_epoch_seconds: cycles * dataset.train.examples.len() as f64 / (CLOCK_MHZ * 1e6),
+            stopped: None,
         });
     }
     Ok(rows)
@@ -206,6 +244,11 @@ fn markdown(rows: &[Row]) -> String {
             r.accelerator_cycles_per_sequence,
             r.accelerator_epoch_seconds
         );
+    }
+    for r in rows {
+        if let Some(reason) = &r.stopped {
+            let _ = writeln!(md, "\n{} stopped: {reason}", r.run);
+        }
     }
     md
 }
@@ -246,7 +289,12 @@ fn plots(args: &Args, rows: &[Row]) -> Result<()> {
                 let member = |r: &&Row| r.cell == cell && (r.theta.is_none() || r.arith == arith);
                 out.push(Series {
                     name: format!("{cell} {}", arith.name()),
-                    points: rows.iter().filter(member).map(|r| (x(r), 100.0 * r.test_accuracy)).collect(),
+                    points: rows
+                        .iter()
+                        .filter(member)
+                        .filter(|r| r.stopped.is_none())
+                        .map(|r| (x(r), 100.0 * r.test_accuracy))
+                        .collect(),
                 });
             }
         }

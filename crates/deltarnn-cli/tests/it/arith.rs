@@ -117,4 +117,14 @@ fn sweep_trains_each_arithmetic_and_reports_the_accelerators_time() {
     }
     assert!(out.join("sweep-accelerator.png").exists());
     assert!(out.join("lstm-theta-0.1-fxp16/metrics.json").exists());
+    // A Q format that cannot hold the values stops that run, not the sweep.
+    let narrow = dir.join("narrow");
+    let mut args = args.to_vec();
+    args[4] = narrow.to_str().unwrap();
+    args[8] = "fxp16";
+    args.extend(["--q-format", "14,14,10"]);
+    let run = deltarnn(&args);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let md = std::fs::read_to_string(narrow.join("sweep.md")).unwrap();
+    assert!(md.contains("lstm-theta-0.1-fxp16 stopped: fxp16 overflow in training epoch 1"), "{md}");
 }

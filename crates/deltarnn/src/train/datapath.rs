@@ -30,8 +30,9 @@ pub(super) fn overflow_error(context: String, utterance: &str, layer: usize, ove
 }
 
 /// Extra headroom of the gradient-side tensors (G, W^T G, dW) in the calibration: their
-/// magnitudes move more from batch to batch than the weights' and deltas'.
-pub const GRADIENT_HEADROOM: f64 = 4.0;
+/// magnitudes grow during training (asc10, 1 x 128 LSTM: with 4x, dW overflowed in the 51st
+/// batch of the first epoch).
+pub const GRADIENT_HEADROOM: f64 = 16.0;
 
 /// The FXP16 Q format for training `model` on `train` in batches of `batch_size`: every tensor's
 /// largest magnitude over the first [`CALIBRATION_SEQUENCES`] training sequences (forward and
