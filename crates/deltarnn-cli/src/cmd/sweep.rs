@@ -228,6 +228,16 @@ fn markdown(rows: &[Row]) -> String {
         "| cell | theta | arith | test acc | valid acc | sparsity | op reduction | epochs | s per epoch | speedup per epoch vs dense | accelerator cycles per sequence | accelerator s per epoch |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
+        if r.stopped.is_some() {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | stopped | stopped | - | - | - | - | - | - | - |",
+                r.cell,
+                r.theta_name(),
+                r.arith.name()
+            );
+            continue;
+        }
         let _ = writeln!(
             md,
             "| {} | {} | {} | {:.1}% | {:.1}% | {:.1}% | {:.1}% | {} | {:.3} | {:.2}x | {:.0} | {:.4} |",

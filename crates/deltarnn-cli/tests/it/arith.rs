@@ -127,4 +127,5 @@ fn sweep_trains_each_arithmetic_and_reports_the_accelerators_time() {
     assert!(run.status.success(), "{}", stderr(&run));
     let md = std::fs::read_to_string(narrow.join("sweep.md")).unwrap();
     assert!(md.contains("lstm-theta-0.1-fxp16 stopped: fxp16 overflow in training epoch 1"), "{md}");
+    assert!(md.contains("| lstm | 0.1 | fxp16 | stopped |") && !md.contains("NaN"), "{md}");
 }
