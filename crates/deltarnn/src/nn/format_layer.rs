@@ -211,7 +211,15 @@ impl<T: Real> Layer<T> {
                 *w = dp.encode(Tensor::Grads, t, g.to_f64())?;
             }
             let step = self.step_words(dp, tape, t)?;
+            // Without dinputs (the bottom layer in training) nothing reads the input columns' e:
+            // the accelerator computes them, but a wrapped word there would harm nothing, so they
+            // are neither computed nor checked here.
+            let input_used = dinputs.is_some();
             for (ej, &j) in e.iter_mut().zip(&step.idx) {
+                if !input_used && (j as usize) < f {
+                    *ej = T::ZERO;
+                    continue;
+                }
                 let sum = ops::mtxv_column(s, &weights, columns, j as usize, g_words);
                 let v = dp.decode(Tensor::InputGrads, word_or_overflow(s, sum, dp, Tensor::InputGrads, t)?);
                 tape.datapath.ranges.record(Tensor::InputGrads, v);
