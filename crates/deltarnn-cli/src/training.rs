@@ -238,3 +238,34 @@ fn metrics_json(
         "config": { "model": model, "train": config },
     })
 }
+
+/// Which network a recorded trace runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TraceMode {
+    /// The Delta network in f32 at the model's thresholds.
+    DeltaF32,
+    /// The network the run trained (its arithmetic included, `--arith`).
+    Trained,
+}
+
+/// The final model of the run in `out` on the first `n` training sequences of its final epoch's
+/// order, recorded in `mode`; also returns the epochs the run did.
+pub fn record_final_trace(
+    dataset: &Dataset,
+    out: &Path,
+    n: usize,
+    mode: TraceMode,
+) -> Result<(deltarnn::tracefile::TraceFile, usize)> {
+    let run = RunDir::open(out).with_context(|| format!("opening run directory {}", out.display()))?;
+    let (model, state, config) =
+        run.load_state().with_context(|| format!("loading the final model of {}", out.display()))?;
+    let train = &dataset.train.examples;
+    let order = deltarnn::train::epoch_order(config.seed, state.epochs_done.saturating_sub(1), train.len());
+    let frames = order.iter().take(n).map(|&i| train[i].frames.as_slice());
+    let thresholds = model.config.thresholds;
+    let mode = match mode {
+        TraceMode::DeltaF32 => deltarnn::nn::Mode::Delta(thresholds),
+        TraceMode::Trained => config.mode(thresholds),
+    };
+    Ok((deltarnn::tracefile::record_in_mode(&model, mode, frames), state.epochs_done))
+}

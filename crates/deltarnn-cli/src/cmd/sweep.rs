@@ -5,15 +5,13 @@
 use crate::args::{ArithArg, DataArgs, ModelArgs, TrainArgs};
 use crate::dataset;
 use crate::plot::{line_chart, Series};
-use crate::training::train_run;
+use crate::training::{record_final_trace, train_run, TraceMode};
 use anyhow::{Context, Result};
 use deltarnn::data::Dataset;
 use deltarnn::files::write_atomic;
 use deltarnn::nn::CellKind;
 use deltarnn::sim::{simulate_layer, SimConfig};
-use deltarnn::train::epoch_order;
-use deltarnn::train::run::RunDir;
-use deltarnn::{tracefile, Thresholds};
+use deltarnn::Thresholds;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -138,14 +136,8 @@ impl Row {
 /// fires) of the final model in run `dir`, on its first [`TRACE_SEQUENCES`] training sequences
 /// of the final epoch's order, recorded in the run's own mode.
 fn accelerator_cycles(dataset: &Dataset, dir: &std::path::Path, dense: bool) -> Result<f64> {
-    let run = RunDir::open(dir).with_context(|| format!("opening run directory {}", dir.display()))?;
-    let (model, state, config) = run.load_state().with_context(|| format!("loading {}", dir.display()))?;
-    let train = &dataset.train.examples;
-    let order = epoch_order(config.seed, state.epochs_done.saturating_sub(1), train.len());
-    let frames = order.iter().take(TRACE_SEQUENCES).map(|&i| train[i].frames.as_slice());
-    let mode =
-        if dense { deltarnn::nn::Mode::Delta(model.config.thresholds) } else { config.mode(model.config.thresholds) };
-    let file = tracefile::record_in_mode(&model, mode, frames);
+    let mode = if dense { TraceMode::DeltaF32 } else { TraceMode::Trained };
+    let (file, _) = record_final_trace(dataset, dir, TRACE_SEQUENCES, mode)?;
     let sim = SimConfig::default();
     let mut cycles = 0u64;
     for trace in file.sequences.iter().flatten() {

@@ -3,12 +3,10 @@
 use crate::args::{DataArgs, ModelArgs, TrainArgs};
 use crate::dataset;
 use crate::report;
-use crate::training::train_run;
+use crate::training::{record_final_trace, train_run, TraceMode};
 use anyhow::{bail, Context, Result};
 use deltarnn::data::Dataset;
 use deltarnn::tracefile;
-use deltarnn::train::epoch_order;
-use deltarnn::train::run::RunDir;
 use std::path::{Path, PathBuf};
 
 /// Train a model on a dataset (layout detected from the folder) and write a run directory:
@@ -67,14 +65,8 @@ pub fn run(args: Args) -> Result<()> {
 /// Records the final model of the run in `out` on the first `n` training sequences of its final
 /// epoch's order into the trace file `path`.
 fn record_trace(dataset: &Dataset, out: &Path, path: &Path, n: usize) -> Result<()> {
-    let run = RunDir::open(out).with_context(|| format!("opening run directory {}", out.display()))?;
-    let (model, state, config) =
-        run.load_state().with_context(|| format!("loading the final model of {}", out.display()))?;
-    let train = &dataset.train.examples;
-    let order = epoch_order(config.seed, state.epochs_done.saturating_sub(1), train.len());
-    let frames = order.iter().take(n).map(|&i| train[i].frames.as_slice());
-    let file = tracefile::record(&model, model.config.thresholds, frames);
+    let (file, epochs) = record_final_trace(dataset, out, n, TraceMode::DeltaF32)?;
     tracefile::write(path, &file).with_context(|| format!("writing trace file {}", path.display()))?;
-    eprintln!("recorded {} sequences of epoch {} into {}", file.sequences.len(), state.epochs_done, path.display());
+    eprintln!("recorded {} sequences of epoch {epochs} into {}", file.sequences.len(), path.display());
     Ok(())
 }

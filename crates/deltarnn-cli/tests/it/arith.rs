@@ -2,30 +2,11 @@
 //! end on the tiny synthesized corpus (needs espeak-ng, as `training` does).
 
 use crate::fixtures::tiny_corpus;
+use crate::training::train_args;
 use crate::util::{assert_only_error, deltarnn, stderr, Scratch};
 
 fn train<'a>(out: &'a str, extra: &[&'a str]) -> std::process::Output {
-    let mut args = vec![
-        "train",
-        "--data",
-        tiny_corpus().to_str().unwrap(),
-        "--out",
-        out,
-        "--epochs",
-        "2",
-        "--hidden",
-        "16",
-        "--layers",
-        "1",
-        "--batch",
-        "8",
-        "--threads",
-        "2",
-        "--seed",
-        "4",
-        "--early-stop",
-        "0",
-    ];
+    let mut args = train_args(out, "2");
     args.extend_from_slice(extra);
     deltarnn(&args)
 }

@@ -7,7 +7,7 @@ use crate::util::{bin, deltarnn, stderr, Scratch};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn train_args<'a>(out: &'a str, epochs: &'a str) -> Vec<&'a str> {
+pub fn train_args<'a>(out: &'a str, epochs: &'a str) -> Vec<&'a str> {
     vec![
         "train",
         "--data",

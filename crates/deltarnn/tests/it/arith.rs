@@ -4,31 +4,15 @@
 
 use crate::trainer::toy_set;
 use deltarnn::nn::datapath::{Datapath, QFormat};
-use deltarnn::nn::{init_params, CellKind, Mode, Model, ModelConfig};
+use deltarnn::nn::{Mode, Model};
 use deltarnn::sim::Format;
 use deltarnn::train::{calibrate_q_format, evaluate, fit, TrainConfig, TrainState};
-use deltarnn::{Error, Thresholds};
+use deltarnn::Error;
 
+/// The trainer tests' toy model and configuration, in `arith`.
 fn setup(arith: Option<Datapath>) -> (Model<f32>, TrainConfig) {
-    let model_config = ModelConfig {
-        cell: CellKind::Lstm,
-        n_features: 4,
-        n_layers: 1,
-        n_hidden: 16,
-        n_classes: 4,
-        thresholds: Thresholds::both(0.1),
-    };
-    let config = TrainConfig {
-        epochs: 6,
-        batch_size: 8,
-        learning_rate: 0.01,
-        warmup_steps: 5,
-        early_stop_patience: 0,
-        seed: 9,
-        arith,
-        ..TrainConfig::default()
-    };
-    (init_params::<f32>(&model_config, 5).unwrap(), config)
+    let (model, config, _, _) = crate::trainer::setup();
+    (model, TrainConfig { arith, ..config })
 }
 
 fn bf16() -> Datapath {

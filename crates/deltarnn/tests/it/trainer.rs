@@ -53,7 +53,7 @@ pub fn toy_set(seed: u64, n: usize) -> Vec<Toy> {
         .collect()
 }
 
-fn setup() -> (Model<f32>, TrainConfig, Vec<Toy>, Vec<Toy>) {
+pub fn setup() -> (Model<f32>, TrainConfig, Vec<Toy>, Vec<Toy>) {
     let model_config = ModelConfig {
         cell: CellKind::Lstm,
         n_features: 4,
