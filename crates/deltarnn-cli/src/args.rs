@@ -138,25 +138,12 @@ impl TrainArgs {
     /// The library's configuration for these flags; errors on a malformed or misplaced
     /// --q-format or --weights-in-format.
     pub fn config(&self) -> Result<TrainConfig> {
-        let q = self.q_format.as_deref().map(QFormat::parse).transpose()?;
         let format = match self.arith[..] {
             [] => ArithArg::F32,
             [one] => one,
             _ => bail!("--arith takes one format here (sweep takes a list)"),
         };
-        if q.is_some() && format != ArithArg::Fxp16 {
-            bail!("--q-format applies to --arith fxp16");
-        }
-        let (arith, calibrate) = match format {
-            ArithArg::F32 => (None, false),
-            ArithArg::Bf16 => {
-                (Some(Datapath { format: Format::Bf16, q: QFormat { weights: 0, deltas: 0, grads: 0 } }), false)
-            }
-            ArithArg::Fxp16 => {
-                let given = q.unwrap_or(QFormat { weights: 0, deltas: 0, grads: 0 });
-                (Some(Datapath { format: Format::Fxp16, q: given }), q.is_none())
-            }
-        };
+        let (arith, calibrate) = datapath(format, self.q_format.as_deref())?;
         Ok(TrainConfig {
             epochs: self.epochs,
             batch_size: self.batch,
@@ -178,6 +165,22 @@ impl TrainArgs {
             ..TrainConfig::default()
         })
     }
+}
+
+/// The library's datapath of `--arith format` and `--q-format q_format`, and whether the Q
+/// format is still to be chosen from the data (FXP16 without `--q-format`). Errors on a malformed
+/// `--q-format` or one given without FXP16.
+pub fn datapath(format: ArithArg, q_format: Option<&str>) -> Result<(Option<Datapath>, bool)> {
+    let q = q_format.map(QFormat::parse).transpose()?;
+    if q.is_some() && format != ArithArg::Fxp16 {
+        bail!("--q-format applies to --arith fxp16");
+    }
+    let unset = QFormat { weights: 0, deltas: 0, grads: 0 };
+    Ok(match format {
+        ArithArg::F32 => (None, false),
+        ArithArg::Bf16 => (Some(Datapath { format: Format::Bf16, q: unset }), false),
+        ArithArg::Fxp16 => (Some(Datapath { format: Format::Fxp16, q: q.unwrap_or(unset) }), q.is_none()),
+    })
 }
 
 /// Readout as a command-line value.

@@ -81,16 +81,58 @@ fn learn_runs_delta_and_dense_and_writes_json_and_plot() {
 }
 
 #[test]
+fn learn_trains_herds_and_scores_in_the_accelerators_arithmetic() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("kw");
+    tone_keywords(&data);
+    let cache = dir.path().join("cache");
+    let base = ["--base", "2", "--step", "2", "--compare-dense", "false"];
+    let bf16 = dir.path().join("bf16");
+    let result = learn(&data, &cache, &bf16, &[&base[..], &["--arith", "bf16", "--weights-in-format"]].concat());
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let stdout = String::from_utf8(result.stdout).unwrap();
+    assert!(stdout.contains("matrix products in bf16 (weights in the format)"), "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("delta ")).count(), 2, "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bf16.join("incremental.json")).unwrap()).unwrap();
+    assert_eq!(json["arith"], "bf16");
+    assert_eq!(json["runs"][0]["config"]["train"]["arith"]["format"], "bf16");
+    assert_eq!(json["runs"][0]["config"]["train"]["weights_in_format"], true);
+
+    // FXP16 with the Q format from the data, and the dense baseline beside it in f32.
+    let fxp16 = dir.path().join("fxp16");
+    let result = learn(&data, &cache, &fxp16, &["--base", "2", "--step", "2", "--arith", "fxp16", "--json"]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    let (delta, dense) = (&json["runs"][0]["config"]["train"], &json["runs"][1]["config"]["train"]);
+    assert_eq!(delta["arith"]["format"], "fxp16");
+    assert_eq!(delta["calibrate_q_format"], false, "resolved before the run");
+    assert!(delta["arith"]["q"]["weights"].as_u64().unwrap() > 0, "{delta}");
+    assert!(dense["arith"].is_null(), "the dense baseline stays f32: {dense}");
+}
+
+#[test]
 fn bad_learn_inputs_give_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("kw");
     tone_keywords(&data);
     let (cache, out) = (dir.path().join("cache"), dir.path().join("run"));
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--base", "5", "--step", "1"], "base of 5 classes is larger than the 4 classes available"),
         (&["--base", "2", "--step", "0"], "step must be at least 1 when 2 classes remain after the base"),
         (&["--base", "1", "--step", "1", "--classes", "low,nope"], "\"nope\" is not a class of"),
         (&["--base", "2", "--step", "1", "--memory", "0"], "nearest-mean-of-exemplars needs a memory"),
+        (&["--base", "2", "--step", "1", "--arith", "fp8"], "invalid value 'fp8' for '--arith"),
+        (&["--base", "2", "--step", "1", "--weights-in-format"], "--weights-in-format needs --arith bf16 or fxp16"),
+        (
+            &["--base", "2", "--step", "1", "--arith", "bf16", "--q-format", "8,8,8"],
+            "--q-format applies to --arith fxp16",
+        ),
+        // M = W delta with 28 fraction bits holds +-1.2e-4: the first step overflows.
+        (
+            &["--base", "2", "--step", "1", "--arith", "fxp16", "--q-format", "14,14,10"],
+            "fxp16 overflow in training epoch 1",
+        ),
     ];
     for (extra, want) in cases {
         let result = learn(&data, &cache, &out, extra);

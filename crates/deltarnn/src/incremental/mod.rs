@@ -25,7 +25,7 @@ pub use exemplars::{AudioSource, ExemplarMemory, Storage};
 pub use herding::herding;
 pub use nme::{l2_normalize, ClassMeans};
 pub use record::{Event, IncrementRecord};
-pub use run::{readout_feature, run_incremental};
+pub use run::{readout_feature, resolve_incremental_q_format, run_incremental};
 pub use schedule::ClassSchedule;
 
 use crate::nn::{CellKind, Mode};

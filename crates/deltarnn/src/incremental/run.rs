@@ -9,10 +9,12 @@ use super::{
 };
 use crate::cost::CostReport;
 use crate::data::Example;
+use crate::nn::datapath::QFormat;
 use crate::nn::loss::{utterance_decision, Readout};
 use crate::nn::{init_params, Mode, Model, ModelConfig, SequenceTape};
 use crate::rng::Rng;
-use crate::train::{fit_with, thread_pool, TrainConfig, TrainState};
+use crate::train::datapath::{overflow_error, tape_overflow};
+use crate::train::{fit_with, resolve_q_format, thread_pool, TrainConfig, TrainState};
 use crate::{Error, Protocol, Result};
 use rayon::prelude::*;
 use std::ops::Range;
@@ -32,6 +34,9 @@ pub fn run_incremental(
     mut on_event: impl FnMut(Event<'_>) -> Result<()>,
 ) -> Result<(Model<f32>, Vec<IncrementRecord>)> {
     config.validate(audio.is_some())?;
+    let mut config = config.clone();
+    resolve_incremental_q_format(&mut config, schedule, n_features, train)?;
+    let config = &config;
     let train = renumber(train, &schedule.order);
     let test = renumber(test, &schedule.order);
     for (k, range) in schedule.increments().into_iter().enumerate() {
@@ -59,6 +64,40 @@ pub fn run_incremental(
         model = Some(student);
     }
     Ok((model.expect("at least the base increment ran"), records))
+}
+
+/// Resolves an FXP16 run's Q format when `config.train` asks for it to be chosen from the data
+/// ([`crate::train::calibrate_q_format`]): on the base model (increment 0's initialisation) and
+/// the base classes' training utterances, as `train` would for that model. The format is stored
+/// in `config.train.arith` (and the request cleared), so a caller that resolves first can report
+/// it; [`run_incremental`] resolves whatever is still unresolved. Returns the format chosen.
+pub fn resolve_incremental_q_format(
+    config: &mut IncrementalConfig,
+    schedule: &ClassSchedule,
+    n_features: usize,
+    train: &[Example],
+) -> Result<Option<QFormat>> {
+    if !config.train.calibrate_q_format {
+        return Ok(None);
+    }
+    let base = schedule.increments()[0].clone();
+    // The base classes' utterances, labelled as the run labels them (1..=base by arrival).
+    let base_train: Vec<Example> =
+        renumber(train, &schedule.order).into_iter().filter(|e| e.label <= base.end).collect();
+    let model = init_params::<f32>(&base_model_config(config, n_features, base.end), config.train.seed)?;
+    resolve_q_format(&mut config.train, &model, &base_train)
+}
+
+/// The base model's shape: `classes` classes after silence.
+fn base_model_config(config: &IncrementalConfig, n_features: usize, classes: usize) -> ModelConfig {
+    ModelConfig {
+        cell: config.cell,
+        n_features,
+        n_layers: config.n_layers,
+        n_hidden: config.n_hidden,
+        n_classes: 1 + classes,
+        thresholds: config.thresholds,
+    }
 }
 
 /// What every increment of a run reads.
@@ -141,9 +180,9 @@ impl Run<'_> {
         let teacher = model.clone();
         let mut student = self.grow(model, &increment)?;
         let trained = self.train(&mut student, teacher.as_ref(), &increment, memory, &mut other_cost, on_event)?;
-        self.herd(&student, &increment, memory, &mut other_cost);
+        self.herd(&student, &increment, memory, &mut other_cost)?;
         let means = self.class_means(&student, memory, &mut other_cost)?;
-        let scores = self.score(&student, means.as_ref(), &increment);
+        let scores = self.score(&student, means.as_ref(), &increment)?;
         let record = self.record(&increment, &scores, &trained, &other_cost, memory, start)?;
         Ok((student, record))
     }
@@ -152,17 +191,7 @@ impl Run<'_> {
     fn grow(&self, model: Option<Model<f32>>, increment: &Increment) -> Result<Model<f32>> {
         let (config, seed) = (self.config, self.config.train.seed);
         match model {
-            None => {
-                let model_config = ModelConfig {
-                    cell: config.cell,
-                    n_features: self.n_features,
-                    n_layers: config.n_layers,
-                    n_hidden: config.n_hidden,
-                    n_classes: 1 + increment.seen(),
-                    thresholds: config.thresholds,
-                };
-                init_params::<f32>(&model_config, seed)
-            }
+            None => init_params::<f32>(&base_model_config(config, self.n_features, increment.seen()), seed),
             Some(mut m) => {
                 let old = m.config.n_classes;
                 m.grow_classes(1 + increment.seen(), Rng::derive(seed, increment.index as u64).next_u64())?;
@@ -193,7 +222,7 @@ impl Run<'_> {
         let n_new = set.len();
         set.extend(exemplars);
         let teacher_logits = match teacher.filter(|_| config.distillation_weight > 0.0) {
-            Some(t) => self.teacher_logits(t, &set, n_new, other_cost),
+            Some(t) => self.teacher_logits(t, &set, n_new, k, other_cost)?,
             None => Vec::new(),
         };
         let objective = DistillationObjective {
@@ -224,16 +253,18 @@ impl Run<'_> {
         teacher: &Model<f32>,
         set: &[Example],
         n_new: usize,
+        k: usize,
         cost: &mut CostReport,
-    ) -> Vec<Vec<f32>> {
-        match self.config.protocol {
-            Protocol::Ours => self.forward_all(teacher, set, cost, |tape, _| tape.logits.clone()),
+    ) -> Result<Vec<Vec<f32>>> {
+        let context = || format!("the teacher's logits of increment {k}");
+        Ok(match self.config.protocol {
+            Protocol::Ours => self.forward_all(teacher, set, cost, context, |tape, _| tape.logits.clone())?,
             Protocol::Authors => {
                 let mut logits = vec![Vec::new(); n_new];
-                logits.extend(self.forward_all(teacher, &set[n_new..], cost, |tape, _| tape.logits.clone()));
+                logits.extend(self.forward_all(teacher, &set[n_new..], cost, context, |tape, _| tape.logits.clone())?);
                 logits
             }
-        }
+        })
     }
 
     /// The trainer's settings for increment `k`: a seed of its own, no early stopping (there is no
@@ -267,22 +298,30 @@ impl Run<'_> {
 
     /// Shrinks the old exemplar lists to the new quota and herds the new classes' exemplars on
     /// the updated network.
-    fn herd(&self, student: &Model<f32>, increment: &Increment, memory: &mut ExemplarMemory, cost: &mut CostReport) {
+    fn herd(
+        &self,
+        student: &Model<f32>,
+        increment: &Increment,
+        memory: &mut ExemplarMemory,
+        cost: &mut CostReport,
+    ) -> Result<()> {
         // The authors split the memory over the classes and silence.
         let shares = increment.seen() + usize::from(self.config.protocol == Protocol::Authors);
         let quota = memory.quota(shares);
         memory.reduce(quota);
         if quota == 0 {
-            return;
+            return Ok(());
         }
         for class in (increment.old() + 1)..=increment.seen() {
             let members: Vec<usize> = (0..self.train.len()).filter(|&i| self.train[i].label == class).collect();
             let examples: Vec<Example> = members.iter().map(|&i| self.train[i].clone()).collect();
-            let features = self.forward_all(student, &examples, cost, |t, e| self.feature(t, e));
+            let context = || format!("herding increment {}'s exemplars", increment.index);
+            let features = self.forward_all(student, &examples, cost, context, |t, e| self.feature(t, e))?;
             let renormalize = self.config.protocol == Protocol::Authors;
             let picks = herding(&features.concat(), self.config.n_hidden, quota, renormalize);
             memory.insert(class, picks.into_iter().map(|p| members[p]).collect());
         }
+        Ok(())
     }
 
     /// Class means of the exemplars' features under the updated network (None without exemplars).
@@ -296,23 +335,25 @@ impl Run<'_> {
             return Ok(None);
         }
         let stored = memory.examples(self.train, self.config.storage, self.audio)?;
-        let features = self.forward_all(student, &stored, cost, |t, e| self.feature(t, e));
+        let context = || "the exemplars' class means".to_string();
+        let features = self.forward_all(student, &stored, cost, context, |t, e| self.feature(t, e))?;
         let labels: Vec<usize> = stored.iter().map(|e| e.label).collect();
         Ok(Some(ClassMeans::fit(&features.concat(), self.config.n_hidden, &labels)))
     }
 
     /// The test utterances of every class seen so far and the head's and the nearest mean's
     /// decision for each (not counted in any cost: scoring is the experiment, not the device).
-    fn score(&self, student: &Model<f32>, means: Option<&ClassMeans>, increment: &Increment) -> Scores<'_> {
+    fn score(&self, student: &Model<f32>, means: Option<&ClassMeans>, increment: &Increment) -> Result<Scores<'_>> {
         let seen = increment.seen();
         let utterances: Vec<&Example> = self.test.iter().filter(|e| e.label <= seen).collect();
         let mut unused = CostReport::default();
-        let decisions = self.forward_all(student, &utterances, &mut unused, |tape, e| {
+        let context = || format!("scoring increment {}", increment.index);
+        let decisions = self.forward_all(student, &utterances, &mut unused, context, |tape, e| {
             let head = utterance_decision(&tape.logits, 1 + seen, Readout::LastNonSilence);
             let nme = means.map(|m| m.classify(&self.feature(tape, e)));
             (head, nme)
         });
-        Scores { utterances, decisions, has_means: means.is_some() }
+        Ok(Scores { utterances, decisions: decisions?, has_means: means.is_some() })
     }
 
     /// The increment's record; `start` is when it began.
@@ -367,14 +408,17 @@ impl Run<'_> {
     }
 
     /// Runs `model` over every example in parallel on the run's pool, mapping each tape with
-    /// `f`; returns the results in order and adds the forward cost to `cost`.
+    /// `f`; returns the results in order and adds the forward cost to `cost`. In FXP16, a value
+    /// that does not fit its format is an error naming `context` (what the forward passes are
+    /// for), the utterance, layer, tensor and step.
     fn forward_all<E, R>(
         &self,
         model: &Model<f32>,
         examples: &[E],
         cost: &mut CostReport,
+        context: impl Fn() -> String + Sync,
         f: impl Fn(&SequenceTape<f32>, &Example) -> R + Sync,
-    ) -> Vec<R>
+    ) -> Result<Vec<R>>
     where
         E: std::borrow::Borrow<Example> + Sync,
         R: Send,
@@ -386,16 +430,19 @@ impl Run<'_> {
                 .map_init(SequenceTape::default, |tape, e| {
                     let e = e.borrow();
                     model.forward(&e.frames, mode, tape);
-                    (f(tape, e), CostReport::from_tape(&model.config, tape, mode))
+                    if let Some((layer, overflow)) = tape_overflow(tape) {
+                        return Err(overflow_error(context(), &e.path, layer, overflow));
+                    }
+                    Ok((f(tape, e), CostReport::from_tape(&model.config, tape, mode)))
                 })
-                .collect()
-        });
+                .collect::<Result<_>>()
+        })?;
         let mut out = Vec::with_capacity(results.len());
         for (r, c) in results {
             cost.add(&c);
             out.push(r);
         }
-        out
+        Ok(out)
     }
 }
 

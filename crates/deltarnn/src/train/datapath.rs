@@ -11,12 +11,12 @@ use crate::{Error, Result};
 pub const CALIBRATION_SEQUENCES: usize = 32;
 
 /// The first FXP16 overflow recorded in `tape`: (layer, overflow).
-pub(super) fn tape_overflow(tape: &SequenceTape<f32>) -> Option<(usize, Overflow)> {
+pub(crate) fn tape_overflow(tape: &SequenceTape<f32>) -> Option<(usize, Overflow)> {
     tape.layers.iter().enumerate().find_map(|(k, l)| l.datapath.overflow.get().map(|o| (k, *o)))
 }
 
 /// The error of `overflow` in `layer` while running `utterance` during `context`.
-pub(super) fn overflow_error(context: String, utterance: &str, layer: usize, overflow: Overflow) -> Error {
+pub(crate) fn overflow_error(context: String, utterance: &str, layer: usize, overflow: Overflow) -> Error {
     Error::FormatOverflow {
         context,
         utterance: utterance.to_string(),

@@ -2,7 +2,7 @@
 //! reduced in a fixed order, AdamW with warm-up and reduce-on-plateau, evaluation, and the run
 //! directory that makes a run resumable bit for bit.
 
-mod datapath;
+pub(crate) mod datapath;
 mod fit;
 pub mod optim;
 /// The run directory.

@@ -1,13 +1,19 @@
 //! Class-incremental learning: the distillation gradient by central differences in f64, head
-//! growth, forgetting with and without exemplars and distillation, and determinism.
+//! growth, forgetting with and without exemplars and distillation, determinism, and learning in
+//! the accelerator's arithmetic.
 
 use super::small_model;
 use deltarnn::data::Example;
-use deltarnn::incremental::{run_incremental, ClassSchedule, Classifier, IncrementRecord, IncrementalConfig, Storage};
+use deltarnn::incremental::{
+    resolve_incremental_q_format, run_incremental, ClassSchedule, Classifier, IncrementRecord, IncrementalConfig,
+    Storage,
+};
+use deltarnn::nn::datapath::{Datapath, QFormat};
 use deltarnn::nn::loss::{frame_cross_entropy, frame_distillation};
 use deltarnn::nn::{CellKind, Mode, Model, Params, SequenceTape};
 use deltarnn::rng::Rng;
 use deltarnn::signals::random_walk;
+use deltarnn::sim::Format;
 use deltarnn::train::TrainConfig;
 use deltarnn::{Protocol, Thresholds};
 
@@ -204,4 +210,55 @@ fn the_authors_protocol_learns_and_splits_the_memory_with_silence() {
     assert_eq!(model.config.n_classes, 7);
     let (ours, _) = run(&toy_config(30, 1.0, Classifier::Nme, 2));
     assert_ne!(ours, model, "the protocols differ");
+}
+
+/// The datapath of `format`, its Q format to be chosen from the data.
+fn arith(format: Format) -> Option<Datapath> {
+    Some(Datapath { format, q: QFormat { weights: 0, deltas: 0, grads: 0 } })
+}
+
+#[test]
+fn learning_in_bf16_and_fxp16_keeps_the_accuracy_and_the_format() {
+    let (train, schedule) = (toy_examples(1, 6, 16), ClassSchedule::new(6, 2, 2, None, 5).unwrap());
+    let base = toy_config(30, 1.0, Classifier::Nme, 2);
+    let (_, f32_records) = run(&base);
+    // BF16 with the weights in the format: every recurrent weight stays a BF16 value.
+    let mut bf16 = base.clone();
+    bf16.train.arith = arith(Format::Bf16);
+    bf16.train.weights_in_format = true;
+    let (model, records) = run(&bf16);
+    let all_bf16 = model.params.layers.iter().flat_map(|l| l.w_x.data.iter().chain(&l.w_h.data));
+    assert!(all_bf16.clone().all(|w| w.to_bits() & 0xFFFF == 0), "the weights stay BF16");
+    assert!(all_bf16.clone().any(|&w| w != 0.0));
+    let (f32_final, bf16_final) = (f32_records[2].accuracy, records[2].accuracy);
+    assert!(bf16_final >= f32_final - 0.15, "bf16 {bf16_final} against f32 {f32_final}");
+    // FXP16: the Q format is chosen from the base classes before the run, once.
+    let mut fxp16 = base.clone();
+    fxp16.train.arith = arith(Format::Fxp16);
+    fxp16.train.calibrate_q_format = true;
+    let q = resolve_incremental_q_format(&mut fxp16, &schedule, 6, &train).unwrap().expect("a Q format is chosen");
+    assert!(q.weights > 0 && q.deltas > 0 && q.grads > 0, "{q}");
+    assert!(!fxp16.train.calibrate_q_format);
+    assert_eq!(fxp16.train.arith.unwrap().q, q);
+    assert_eq!(resolve_incremental_q_format(&mut fxp16.clone(), &schedule, 6, &train).unwrap(), None, "resolved once");
+    let (_, records) = run(&fxp16);
+    assert!(records[0].accuracy > 0.8, "the base task is learnt in FXP16: {}", records[0].accuracy);
+}
+
+#[test]
+fn a_value_beyond_the_fxp16_format_outside_training_is_an_error_naming_where() {
+    let (train, schedule) = (toy_examples(1, 6, 16), ClassSchedule::new(6, 2, 2, None, 5).unwrap());
+    let mut config = toy_config(30, 1.0, Classifier::Nme, 2);
+    config.train.arith = arith(Format::Fxp16);
+    config.train.calibrate_q_format = true;
+    config.train.epochs = 1;
+    // Test utterances 1000x louder than any training one: training stays in range, scoring not.
+    let mut test = toy_examples(2, 6, 10);
+    for e in &mut test {
+        e.frames.iter_mut().for_each(|v| *v *= 1000.0);
+    }
+    let err = run_incremental(&config, &schedule, 6, &train, &test, None, |_| Ok(())).unwrap_err().to_string();
+    assert!(err.contains("fxp16 overflow in scoring increment 0"), "{err}");
+    assert!(err.contains("toy/"), "names the utterance: {err}");
+    assert!(err.contains("delta"), "names the tensor: {err}");
 }

@@ -93,6 +93,7 @@ pub fn summary_json(
         "base": args.base,
         "step": args.step,
         "online": args.online,
+        "arith": args.arith.name(),
         "runs": runs.iter().map(Run::to_json).collect::<Vec<_>>(),
         "comparison": comparison,
     })

@@ -7,7 +7,7 @@ mod audio;
 mod json;
 mod table;
 
-use crate::args::{default_threads, DataArgs};
+use crate::args::{datapath, default_threads, ArithArg, DataArgs};
 use crate::dataset;
 use crate::plot::{line_chart, Series};
 use anyhow::{bail, Context, Result};
@@ -16,7 +16,8 @@ use deltarnn::audio::LogMel;
 use deltarnn::data::{Dataset, Example};
 use deltarnn::files::write_atomic;
 use deltarnn::incremental::{
-    run_incremental, ClassSchedule, Classifier, Event, IncrementRecord, IncrementalConfig, Storage,
+    resolve_incremental_q_format, run_incremental, ClassSchedule, Classifier, Event, IncrementRecord,
+    IncrementalConfig, Storage,
 };
 use deltarnn::nn::CellKind;
 use deltarnn::train::TrainConfig;
@@ -102,6 +103,18 @@ pub struct Args {
     /// Print incremental.json on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// The Delta network's arithmetic for its matrix products, on the device: f32, bf16 or
+    /// fxp16 as the accelerator computes them (train --help, docs/arith.md). Training, herding,
+    /// the class means and scoring all run in it; the dense baseline stays f32.
+    #[arg(long, default_value = "f32")]
+    pub arith: ArithArg,
+    /// FXP16 fraction bits "W,D,G" (default: chosen from the base classes' first 32 training
+    /// sequences).
+    #[arg(long, value_name = "W,D,G")]
+    pub q_format: Option<String>,
+    /// Keep the recurrent weights in the --arith format (rounded after every update).
+    #[arg(long)]
+    pub weights_in_format: bool,
     #[command(flatten)]
     pub dataset: DataArgs,
 }
@@ -129,6 +142,8 @@ pub fn run(args: Args) -> Result<()> {
     if args.batch == 0 {
         bail!("--batch must be at least 1");
     }
+    // Flag errors before the dataset loads.
+    incremental_config(&args, false)?;
     let dataset = dataset::load(&args.data, &args.dataset, None, args.json)?;
     let schedule = schedule(&args, &dataset)?;
     let (test, test_split): (&[Example], &str) = if dataset.test.examples.is_empty() {
@@ -154,11 +169,25 @@ pub fn run(args: Args) -> Result<()> {
             schedule.step,
             names.join(",")
         );
-        println!("{}", header());
     }
     let mut runs = Vec::new();
     for dense in if args.compare_dense { vec![false, true] } else { vec![false] } {
-        let config = incremental_config(&args, dense);
+        let mut config = incremental_config(&args, dense)?;
+        let q = resolve_incremental_q_format(&mut config, &schedule, dataset.n_features(), &dataset.train.examples)
+            .context("choosing the FXP16 Q format")?;
+        if !args.json {
+            if let Some(q) = q {
+                println!("fxp16 Q format from the base classes' first training sequences: W,D,G = {q} fraction bits");
+            }
+            if let (Some(d), false) = (config.train.arith, dense) {
+                let master =
+                    if config.train.weights_in_format { "weights in the format" } else { "f32 master weights" };
+                println!("Delta network's matrix products in {} ({master})", d.format.name());
+            }
+            if runs.is_empty() {
+                println!("{}", header());
+            }
+        }
         let rows = run_one(&dataset, &config, &schedule, test, &audio, args.json)
             .with_context(|| format!("{} run", name(dense)))?;
         runs.push(Run { config, rows });
@@ -193,10 +222,15 @@ fn schedule(args: &Args, dataset: &Dataset) -> Result<ClassSchedule> {
     ClassSchedule::new(dataset.n_classes() - 1, args.base, args.step, order, args.seed).context("class schedule")
 }
 
-/// The library's configuration of the Delta run, or with `dense` of the dense baseline.
-fn incremental_config(args: &Args, dense: bool) -> IncrementalConfig {
+/// The library's configuration of the Delta run, or with `dense` of the dense baseline (always
+/// f32). Errors on a malformed `--q-format` or arithmetic flags that do not go together.
+fn incremental_config(args: &Args, dense: bool) -> Result<IncrementalConfig> {
     let online = args.online;
-    IncrementalConfig {
+    let (arith, calibrate) = if dense { (None, false) } else { datapath(args.arith, args.q_format.as_deref())? };
+    if args.weights_in_format && args.arith == ArithArg::F32 {
+        bail!("--weights-in-format needs --arith bf16 or fxp16");
+    }
+    Ok(IncrementalConfig {
         cell: args.cell,
         n_layers: args.layers,
         n_hidden: args.hidden,
@@ -210,6 +244,9 @@ fn incremental_config(args: &Args, dense: bool) -> IncrementalConfig {
             l1_beta: if dense { 0.0 } else { args.l1_beta },
             seed: args.seed,
             threads: args.threads.unwrap_or(if online { 1 } else { default_threads() }),
+            arith,
+            weights_in_format: !dense && args.weights_in_format,
+            calibrate_q_format: calibrate,
             ..TrainConfig::default()
         },
         memory: args.memory,
@@ -223,7 +260,7 @@ fn incremental_config(args: &Args, dense: bool) -> IncrementalConfig {
         },
         distillation_weight: args.distill_weight,
         protocol: args.dataset.protocol(),
-    }
+    })
 }
 
 /// The learning rate when `--lr` is not given: the authors' 1e-3 under their protocol, else
