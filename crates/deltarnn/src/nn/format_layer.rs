@@ -57,7 +57,8 @@ struct StepWords {
 }
 
 impl<T: Real> Layer<T> {
-    /// The combined weight matrix in words (memory rows x (F + H), row-major).
+    /// The combined weight matrix in words: memory rows x (F + H), stored column by column
+    /// (`words[j * rows + r]`, [`ops`]'s layout).
     pub(crate) fn combined_weight_words(&self, dp: &Datapath, tape: &LayerTape<T>) -> Result<Vec<u16>, Overflow> {
         let (f, h, m) = (self.n_input, self.n_hidden, self.memory_len());
         let (xo, ho, rows) = (self.input_offset(), self.hidden_offset(), self.w_x.rows);
@@ -68,7 +69,7 @@ impl<T: Real> Layer<T> {
                 for (r, &w) in column.iter().enumerate() {
                     let v = w.to_f64();
                     tape.datapath.ranges.record(Tensor::Weights, v);
-                    words[(offset + r) * columns + column0 + j] = dp.encode(Tensor::Weights, 0, v)?;
+                    words[(column0 + j) * m + offset + r] = dp.encode(Tensor::Weights, 0, v)?;
                 }
             }
         }
@@ -123,7 +124,6 @@ impl<T: Real> Layer<T> {
         let (f, h, m) = (self.n_input, self.n_hidden, self.memory_len());
         self.prepare_tape(tape, steps);
         let weights = self.combined_weight_words(dp, tape)?;
-        let columns = f + h;
         let zeros = vec![T::ZERO; h];
         let mut memory = vec![T::ZERO; m];
         self.initial_memory(&mut memory);
@@ -134,7 +134,7 @@ impl<T: Real> Layer<T> {
             let h_prev = if t == 0 { &zeros[..] } else { &tape.hidden[(t - 1) * h..t * h] };
             encode(&mut tape.trace.hidden, h_prev, &mut h_ref, T::from_f64(thresholds.hidden));
             let step = self.step_words(dp, tape, t)?;
-            ops::mxv(s, &weights, columns, &step.idx, &step.vals, &mut sums);
+            ops::mxv(s, &weights, m, &step.idx, &step.vals, &mut sums);
             for (mem, &sum) in memory.iter_mut().zip(&sums) {
                 let word = word_or_overflow(s, sum, dp, Tensor::Memory, t)?;
                 let v = dp.decode(Tensor::Memory, word);
@@ -194,6 +194,7 @@ impl<T: Real> Layer<T> {
         let mut dh_rec = vec![T::ZERO; h];
         let (mut kappa_x, mut kappa_h) = (vec![T::ZERO; f], vec![T::ZERO; h]);
         let mut e = vec![T::ZERO; columns];
+        let mut e_sums = Vec::with_capacity(columns);
         // G_t's words and the steps' fired words, for VXV_SP after the loop.
         let mut grad_words = vec![0u16; steps * m];
         let mut step_words = Vec::with_capacity(steps);
@@ -214,18 +215,16 @@ impl<T: Real> Layer<T> {
             // Without dinputs (the bottom layer in training) nothing reads the input columns' e:
             // the accelerator computes them, but a wrapped word there would harm nothing, so they
             // are neither computed nor checked here.
-            let input_used = dinputs.is_some();
-            for (ej, &j) in e.iter_mut().zip(&step.idx) {
-                if !input_used && (j as usize) < f {
-                    *ej = T::ZERO;
-                    continue;
-                }
-                let sum = ops::mtxv_column(s, &weights, columns, j as usize, g_words);
+            let fired_x = tape.trace.input.step(t).0.len();
+            let skipped = if dinputs.is_some() { 0 } else { fired_x };
+            e[..skipped].fill(T::ZERO);
+            e_sums.resize(step.idx.len() - skipped, s.zero());
+            ops::mtxv(s, &weights, m, &step.idx[skipped..], g_words, &mut e_sums);
+            for (ej, &sum) in e[skipped..].iter_mut().zip(&e_sums) {
                 let v = dp.decode(Tensor::InputGrads, word_or_overflow(s, sum, dp, Tensor::InputGrads, t)?);
                 tape.datapath.ranges.record(Tensor::InputGrads, v);
                 *ej = T::from_f64(v);
             }
-            let fired_x = tape.trace.input.step(t).0.len();
             let (e_x, e_h) = e[..step.idx.len()].split_at_mut(fired_x);
             let (idx_x, _) = tape.trace.input.step(t);
             if let Some(dx) = dinputs.as_deref_mut() {
@@ -246,14 +245,15 @@ impl<T: Real> Layer<T> {
         step_words.reverse();
         let mut dw = vec![s.zero(); m * columns];
         for (t, step) in step_words.iter().enumerate() {
-            ops::vxv_step(s, &mut dw, columns, &step.idx, &step.vals, &grad_words[t * m..(t + 1) * m]);
+            ops::vxv_step(s, &mut dw, m, &step.idx, &step.vals, &grad_words[t * m..(t + 1) * m]);
         }
         self.add_weight_gradient_words(s, grads, &dw, dp, &tape.datapath.ranges)?;
         self.add_bias_gradients(grads, &memory_grad);
         Ok(grad_words)
     }
 
-    /// Adds VXV_SP's dW (memory rows x (F + H) sums) into the f32 gradients of `w_x` and `w_h`.
+    /// Adds VXV_SP's dW (memory rows x (F + H) sums, column by column) into the f32 gradients of
+    /// `w_x` and `w_h`.
     fn add_weight_gradient_words<S: WordSum>(
         &self,
         s: S,
@@ -262,14 +262,13 @@ impl<T: Real> Layer<T> {
         dp: &Datapath,
         ranges: &TensorRanges,
     ) -> Result<(), Overflow> {
-        let (f, h, rows) = (self.n_input, self.n_hidden, self.w_x.rows);
-        let columns = f + h;
+        let (f, m, rows) = (self.n_input, self.memory_len(), self.w_x.rows);
         for (matrix, offset, column0) in
             [(&mut grads.w_x, self.input_offset(), 0), (&mut grads.w_h, self.hidden_offset(), f)]
         {
             for (j, column) in matrix.data.chunks_exact_mut(rows).enumerate() {
                 for (r, g) in column.iter_mut().enumerate() {
-                    let sum = dw[(offset + r) * columns + column0 + j];
+                    let sum = dw[(column0 + j) * m + offset + r];
                     let v = dp.decode(Tensor::WeightGrads, word_or_overflow(s, sum, dp, Tensor::WeightGrads, 0)?);
                     ranges.record(Tensor::WeightGrads, v);
                     *g += T::from_f64(v);
@@ -349,7 +348,10 @@ mod tests {
                 }
                 .unwrap();
                 // The simulator's tile on the same words: the steps that fired anything.
-                let weights = l.combined_weight_words(&dp, &tape).unwrap();
+                // The tile holds its weights row by row.
+                let by_column = l.combined_weight_words(&dp, &tape).unwrap();
+                let weights: Vec<u16> =
+                    (0..16).flat_map(|r| (0..16).map(move |j| (r, j))).map(|(r, j)| by_column[j * 16 + r]).collect();
                 let fired: Vec<usize> =
                     (0..steps).filter(|&t| !l.step_words(&dp, &tape, t).unwrap().idx.is_empty()).collect();
                 let tile = Tile {

@@ -117,40 +117,47 @@ pub fn bf16_add(a: u16, b: u16) -> u16 {
 /// exact in f32 whenever it is a normal f32; one that overflows f32 is at least 2^128 and one
 /// that underflows to an f32 subnormal is below 2^-126 but keeps 16 or more bits there, so the
 /// rounding to 8 bits and the flush decide as on the exact product.
-#[inline]
+#[inline(always)]
 pub fn bf16_mul_fast(a: u16, b: u16) -> u16 {
     let p = fast_decode(a) * fast_decode(b);
-    if p.is_nan() {
-        // inf x 0: the infinity with the xor of the signs.
-        return ((a ^ b) & 0x8000) | 0x7F80;
-    }
-    fast_round(p)
+    // inf x 0 (the only NaN): the infinity with the xor of the signs.
+    let infinity = ((a ^ b) & 0x8000) | 0x7F80;
+    select(p.is_nan(), infinity, fast_round(p))
 }
 
 /// [`bf16_add`] through f32, the same word for every operand pair (as [`bf16_mul_fast`]). When the
 /// exponents differ by at most 15 the f32 sum is exact; otherwise the smaller operand is below
 /// 2^-15 of the larger, a BF16 value whose nearest rounding midpoints are 2^-9 of it away, so the
 /// exact sum and the f32 sum both round to the larger.
-#[inline]
+#[inline(always)]
 pub fn bf16_add_fast(a: u16, b: u16) -> u16 {
     let s = fast_decode(a) + fast_decode(b);
-    if s.is_nan() {
-        // inf + (-inf).
-        return 0x7F80;
-    }
-    fast_round(s)
+    // inf + (-inf) (the only NaN): +inf.
+    select(s.is_nan(), 0x7F80, fast_round(s))
+}
+
+/// `if condition { a } else { b }` with both sides computed: the fast ops are written without
+/// branches so that loops over independent sums vectorise.
+#[inline(always)]
+fn select(condition: bool, a: u16, b: u16) -> u16 {
+    let mask = u16::from(condition).wrapping_neg();
+    (a & mask) | (b & !mask)
 }
 
 /// A BF16 word as f32 under the `ieee_compliance` = 0 reading (exponent 0: signed zero; 255:
-/// signed infinity).
-#[inline]
+/// signed infinity), without branches.
+#[inline(always)]
 fn fast_decode(w: u16) -> f32 {
-    let sign = u32::from(w & 0x8000) << 16;
-    match w & 0x7F80 {
-        0 => f32::from_bits(sign),
-        0x7F80 => f32::from_bits(sign | 0x7F80_0000),
-        _ => f32::from_bits(u32::from(w) << 16),
-    }
+    let bits = u32::from(w) << 16;
+    let exponent = bits & 0x7F80_0000;
+    let keep = if exponent == 0 {
+        0x8000_0000
+    } else if exponent == 0x7F80_0000 {
+        0xFF80_0000
+    } else {
+        0xFFFF_FFFF
+    };
+    f32::from_bits(bits & keep)
 }
 
 /// f32 to BF16, nearest with ties to even (a carry bumps the exponent, up to infinity), then a
@@ -158,19 +165,15 @@ fn fast_decode(w: u16) -> f32 {
 /// unbounded exponent, as the exact value would be: it becomes 2^-126 from the midpoint
 /// (1 - 2^-9) 2^-126 up (ties go to the even 2^-126), else zero; rounding its bit pattern would
 /// use the subnormal grid, which is coarser.
-#[inline]
+#[inline(always)]
 fn fast_round(x: f32) -> u16 {
     let bits = x.to_bits();
     let sign = (bits >> 16) as u16 & 0x8000;
-    if bits & 0x7F80_0000 == 0 {
-        return if bits & 0x7FFF_FFFF >= 0x007F_C000 { sign | 0x0080 } else { sign };
-    }
-    let w = (bits.wrapping_add(0x7FFF + ((bits >> 16) & 1)) >> 16) as u16;
-    if w & 0x7F80 == 0 {
-        sign
-    } else {
-        w
-    }
+    let subnormal_or_zero = bits & 0x7F80_0000 == 0;
+    let from_subnormal = select(bits & 0x7FFF_FFFF >= 0x007F_C000, sign | 0x0080, sign);
+    let rounded = (bits.wrapping_add(0x7FFF + ((bits >> 16) & 1)) >> 16) as u16;
+    let from_normal = select(rounded & 0x7F80 == 0, sign, rounded);
+    select(subnormal_or_zero, from_subnormal, from_normal)
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ pub struct Arith(pub Format);
 
 impl Arith {
     /// `a x b` as the PE computes it.
-    #[inline]
+    #[inline(always)]
     pub fn mul(self, a: u16, b: u16) -> u16 {
         match self.0 {
             Format::Fxp16 => (a as i16).wrapping_mul(b as i16) as u16,
@@ -31,7 +31,7 @@ impl Arith {
     }
 
     /// `a + b` as the PE's adder computes it.
-    #[inline]
+    #[inline(always)]
     pub fn add(self, a: u16, b: u16) -> u16 {
         match self.0 {
             Format::Fxp16 => (a as i16).wrapping_add(b as i16) as u16,

@@ -126,19 +126,23 @@ impl Tile {
     pub fn outputs(&self) -> TileOutputs {
         let a = Arith(self.format);
         let (rows, cols, steps) = (self.rows, self.columns, self.steps.len());
+        let weights = transpose(&self.weights, rows, cols);
         let mut m = vec![Arith::ZERO; steps * rows];
         let mut dx = vec![Arith::ZERO; steps * cols];
         let mut dw = vec![Arith::ZERO; rows * cols];
+        let mut e = Vec::new();
         for (t, (idx, val)) in self.steps.iter().enumerate() {
             let idx: Vec<u32> = idx.iter().map(|&j| u32::from(j)).collect();
             let g = &self.grads[t * rows..(t + 1) * rows];
-            ops::mxv(a, &self.weights, cols, &idx, val, &mut m[t * rows..(t + 1) * rows]);
-            for &j in &idx {
-                dx[t * cols + j as usize] = ops::mtxv_column(a, &self.weights, cols, j as usize, g);
+            ops::mxv(a, &weights, rows, &idx, val, &mut m[t * rows..(t + 1) * rows]);
+            e.resize(idx.len(), Arith::ZERO);
+            ops::mtxv(a, &weights, rows, &idx, g, &mut e);
+            for (&j, &ej) in idx.iter().zip(&e) {
+                dx[t * cols + j as usize] = ej;
             }
-            ops::vxv_step(a, &mut dw, cols, &idx, val, g);
+            ops::vxv_step(a, &mut dw, rows, &idx, val, g);
         }
-        TileOutputs { m, dx, dw }
+        TileOutputs { m, dx, dw: transpose(&dw, cols, rows) }
     }
 
     /// Writes the testbench's input files into `dir` (created), sample 0 of layer 1, in the
@@ -175,6 +179,11 @@ impl Tile {
         write("dL_dMx_l1_s0.dat", &blocked_steps(&self.grads, steps, rows))?;
         write("dL_ddx_l1_s0.dat", &blocked_steps(&outputs.dx, steps, cols))
     }
+}
+
+/// The transpose of a rows x columns row-major matrix (its column-by-column storage).
+fn transpose(a: &[u16], rows: usize, cols: usize) -> Vec<u16> {
+    (0..cols).flat_map(|j| (0..rows).map(move |r| a[r * cols + j])).collect()
 }
 
 /// A rows x columns row-major matrix as (rows / 16, columns, 16): `[b][j][l] = a[16 b + l][j]`.
