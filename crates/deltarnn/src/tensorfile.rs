@@ -152,15 +152,22 @@ pub fn read_int(path: &Path, name: &str) -> Result<(Vec<usize>, Vec<i64>)> {
 pub fn int_from_bytes(path: &Path, bytes: &[u8], name: &str) -> Result<(Vec<usize>, Vec<i64>)> {
     let st = parse(path, bytes)?;
     let view = st.tensor(name).ok_or_else(|| bad(path, format!("no tensor named '{name}' (found: {})", names(&st))))?;
+    if !matches!(view.dtype(), Dtype::I64 | Dtype::I32) {
+        return Err(bad(path, format!("tensor '{name}' has dtype {:?}, expected I64 or I32", view.dtype())));
+    }
+    Ok((view.shape().to_vec(), int_values(&view)))
+}
+
+/// An I64 or I32 tensor's elements as i64 (other dtypes give nothing: check first).
+pub fn int_values(view: &TensorView<'_>) -> Vec<i64> {
     let data = view.data();
-    let values = match view.dtype() {
+    match view.dtype() {
         Dtype::I64 => data.chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes"))).collect(),
         Dtype::I32 => {
             data.chunks_exact(4).map(|b| i64::from(i32::from_le_bytes(b.try_into().expect("4 bytes")))).collect()
         }
-        other => return Err(bad(path, format!("tensor '{name}' has dtype {other:?}, expected I64 or I32"))),
-    };
-    Ok((view.shape().to_vec(), values))
+        _ => Vec::new(),
+    }
 }
 
 /// The tensor names in a file, sorted and comma-separated (for error messages).
@@ -173,15 +180,31 @@ pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
 
 /// Serialises f32 tensors and string metadata to safetensors bytes.
 pub fn to_bytes(tensors: &[NamedTensor], metadata: Option<HashMap<String, String>>) -> Result<Vec<u8>> {
-    let raw: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+    mixed_to_bytes(tensors, &[], metadata)
+}
+
+/// An i64 tensor to write: name, shape, row-major values.
+pub type NamedIntTensor = (String, Vec<usize>, Vec<i64>);
+
+/// Serialises f32 and i64 tensors and string metadata to safetensors bytes (canonical: equal
+/// contents give equal bytes).
+pub fn mixed_to_bytes(
+    floats: &[NamedTensor],
+    ints: &[NamedIntTensor],
+    metadata: Option<HashMap<String, String>>,
+) -> Result<Vec<u8>> {
+    let float_bytes = floats
         .iter()
-        .map(|(n, s, v)| (n.clone(), s.clone(), v.iter().flat_map(|x| x.to_le_bytes()).collect()))
-        .collect();
+        .map(|(n, s, v)| (n.clone(), s.clone(), Dtype::F32, v.iter().flat_map(|x| x.to_le_bytes()).collect()));
+    let int_bytes = ints
+        .iter()
+        .map(|(n, s, v)| (n.clone(), s.clone(), Dtype::I64, v.iter().flat_map(|x| x.to_le_bytes()).collect()));
+    let raw: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = float_bytes.chain(int_bytes).collect();
     let views: Vec<(String, TensorView<'_>)> = raw
         .iter()
-        .map(|(n, s, b)| {
+        .map(|(n, s, dtype, b)| {
             let view =
-                TensorView::new(Dtype::F32, s.clone(), b).map_err(|e| Error::Invalid(format!("tensor '{n}': {e}")))?;
+                TensorView::new(*dtype, s.clone(), b).map_err(|e| Error::Invalid(format!("tensor '{n}': {e}")))?;
             Ok((n.clone(), view))
         })
         .collect::<Result<_>>()?;

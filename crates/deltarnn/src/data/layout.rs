@@ -6,6 +6,7 @@
 //! | Google Speech Commands v2 | `validation_list.txt` + `testing_list.txt` | files in neither list / the lists |
 //! | keyword CSV (asc10) | `train.csv` with `path,speaker,keyword` | `train.csv` / `valid.csv` / `test.csv` if present, else empty |
 //! | Free Spoken Digit Dataset | `recordings/` (or the folder itself) with `digit_speaker_take.wav` | takes 10-49 / 5-9 / 0-4 |
+//! | sequences (any time series) | `train.safetensors` | `train` / `valid` / `test.safetensors` ([`super::sequences`]) |
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -26,6 +27,9 @@ pub enum DatasetKind {
     KeywordCsv,
     /// Free Spoken Digit Dataset: `digit_speaker_take.wav`.
     Fsdd,
+    /// Any time series: `train.safetensors` (and `valid`, `test`) of feature sequences and
+    /// labels ([`super::sequences`]).
+    Sequences,
 }
 
 impl DatasetKind {
@@ -36,6 +40,7 @@ impl DatasetKind {
             DatasetKind::SpeechCommands => "speech-commands",
             DatasetKind::KeywordCsv => "keyword-csv",
             DatasetKind::Fsdd => "fsdd",
+            DatasetKind::Sequences => "sequences",
         }
     }
 }
@@ -151,6 +156,9 @@ pub fn detect(root: &Path) -> Result<DatasetKind> {
     if root.join("data/train_data.csv").is_file() {
         return Ok(DatasetKind::FluentSpeechCommands);
     }
+    if super::sequences::is_sequences_folder(root) {
+        return Ok(DatasetKind::Sequences);
+    }
     if root.join("validation_list.txt").is_file() && root.join("testing_list.txt").is_file() {
         return Ok(DatasetKind::SpeechCommands);
     }
@@ -164,8 +172,8 @@ pub fn detect(root: &Path) -> Result<DatasetKind> {
     Err(Error::UnknownLayout {
         path: root.to_path_buf(),
         reason: "expected data/train_data.csv (fluent speech commands), validation_list.txt and \
-                 testing_list.txt (speech commands v2), train.csv (keyword csv) or \
-                 recordings/<digit>_<speaker>_<take>.wav (fsdd)"
+                 testing_list.txt (speech commands v2), train.csv (keyword csv), \
+                 recordings/<digit>_<speaker>_<take>.wav (fsdd) or train.safetensors (sequences)"
             .into(),
     })
 }
@@ -181,6 +189,12 @@ pub fn scan(root: &Path, kind: Option<DatasetKind>) -> Result<Manifest> {
         DatasetKind::SpeechCommands => scan_speech_commands(root)?,
         DatasetKind::KeywordCsv => scan_keyword_csv(root)?,
         DatasetKind::Fsdd => scan_fsdd(root)?,
+        DatasetKind::Sequences => {
+            return Err(Error::Dataset {
+                path: root.to_path_buf(),
+                reason: "a sequences dataset lists no audio files (load it with data::load_dataset)".into(),
+            })
+        }
     };
     if splits[0].is_empty() {
         return Err(Error::Dataset {

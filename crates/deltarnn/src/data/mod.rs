@@ -8,6 +8,7 @@ pub mod cache;
 pub mod csv;
 pub mod frame_labels;
 pub mod layout;
+pub mod sequences;
 pub mod stats;
 
 use std::collections::HashMap;
@@ -237,7 +238,14 @@ impl Dataset {
 /// # Ok::<(), deltarnn::Error>(())
 /// ```
 pub fn load_dataset(dir: &Path, options: &LoadOptions, mut progress: impl FnMut(&Progress)) -> Result<Dataset> {
-    let manifest = scan(dir, options.kind)?;
+    let kind = match options.kind {
+        Some(kind) => kind,
+        None => detect(dir)?,
+    };
+    if kind == DatasetKind::Sequences {
+        return sequences::load_sequences(dir, options.labels.as_ref(), options.normalizer.as_ref());
+    }
+    let manifest = scan(dir, Some(kind))?;
     let labels = options.labels.clone().unwrap_or_else(|| manifest.label_map());
     let mel = LogMel::new(&options.feature_config)?;
     let mut raw = Vec::new();

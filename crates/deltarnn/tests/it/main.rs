@@ -16,6 +16,7 @@ mod incremental;
 mod kernels;
 mod product_form;
 mod robustness;
+mod sequences;
 mod synth;
 mod trainer;
 mod training;
