@@ -100,6 +100,26 @@ pub struct LayerCost {
 }
 
 impl LayerCost {
+    /// Temporal sparsity of this layer (or of a total).
+    pub fn sparsity(&self) -> Sparsity {
+        let t = self;
+        let frac = |zero: u64, all: u64| {
+            if all == 0 {
+                0.0
+            } else {
+                zero as f64 / all as f64
+            }
+        };
+        Sparsity {
+            delta_x: frac(t.input_elements - t.input_nonzero, t.input_elements),
+            delta_h: frac(t.hidden_elements - t.hidden_nonzero, t.hidden_elements),
+            overall: frac(
+                t.input_elements + t.hidden_elements - t.input_nonzero - t.hidden_nonzero,
+                t.input_elements + t.hidden_elements,
+            ),
+        }
+    }
+
     /// Counts one layer's trace (delta mode), every product per fired column (executed = actual).
     pub fn from_trace<T: Real>(cell: CellKind, trace: &ActivityTrace<T>) -> Self {
         let (f, h, steps) = (trace.n_input as u64, trace.n_hidden as u64, trace.steps() as u64);
@@ -267,22 +287,7 @@ impl CostReport {
 
     /// Temporal sparsity over every layer.
     pub fn sparsity(&self) -> Sparsity {
-        let t = self.total();
-        let frac = |zero: u64, all: u64| {
-            if all == 0 {
-                0.0
-            } else {
-                zero as f64 / all as f64
-            }
-        };
-        Sparsity {
-            delta_x: frac(t.input_elements - t.input_nonzero, t.input_elements),
-            delta_h: frac(t.hidden_elements - t.hidden_nonzero, t.hidden_elements),
-            overall: frac(
-                t.input_elements + t.hidden_elements - t.input_nonzero - t.hidden_nonzero,
-                t.input_elements + t.hidden_elements,
-            ),
-        }
+        self.total().sparsity()
     }
 
     /// A JSON summary: per layer and total, dense, actual and executed ops of each matrix op, the

@@ -78,11 +78,81 @@ pub struct SequenceFile {
 impl SequenceFile {
     /// Classes the labels need: one more than the largest label (0 without labels).
     pub fn classes_used(&self) -> usize {
-        let largest = self.sequences.iter().filter_map(|s| match &s.labels {
+        self.sequences.iter().filter_map(Self::largest).max().map_or(0, |c| c + 1)
+    }
+
+    /// Checks what the tensors' shapes cannot: at least one sequence, whole frames of finite
+    /// values, a labelled frame in every frame-labelled sequence, and every label below
+    /// `classes` (or below the number of names the file gives). The message names the sequence.
+    pub fn check(&self, classes: Option<usize>) -> std::result::Result<(), String> {
+        if self.n_features == 0 {
+            return Err("no feature per frame".into());
+        }
+        if self.sequences.is_empty() {
+            return Err("no sequence".into());
+        }
+        for (i, s) in self.sequences.iter().enumerate() {
+            let frames = s.frames.len() / self.n_features;
+            if frames == 0 || s.frames.len() % self.n_features != 0 {
+                return Err(format!(
+                    "sequence {i} has {} values, not a whole number (at least 1) of frames of {} features",
+                    s.frames.len(),
+                    self.n_features
+                ));
+            }
+            if let Some(k) = s.frames.iter().position(|v| !v.is_finite()) {
+                let (frame, feature) = (k / self.n_features, k % self.n_features);
+                return Err(format!("sequence {i} has a non-finite value at frame {frame}, feature {feature}"));
+            }
+            if let SequenceLabels::Frames(labels) = &s.labels {
+                if labels.len() != frames {
+                    return Err(format!("sequence {i} has {} frame labels for {frames} frames", labels.len()));
+                }
+                if labels.iter().all(Option::is_none) {
+                    return Err(format!("sequence {i} has only background frames (-1); label at least one"));
+                }
+            }
+        }
+        let (limit, what) = match (classes, &self.classes) {
+            (Some(n), _) => (n, "the model has".to_string()),
+            (None, Some(names)) => (names.len(), format!("'{CLASSES}' names only")),
+            (None, None) => return Ok(()),
+        };
+        let used = self.classes_used();
+        if used > limit {
+            let i = self.sequences.iter().position(|s| Self::largest(s) == Some(used - 1)).unwrap_or(0);
+            return Err(format!("sequence {i} has label {} but {what} {limit} classes", used - 1));
+        }
+        Ok(())
+    }
+
+    fn largest(s: &Sequence) -> Option<usize> {
+        match &s.labels {
             SequenceLabels::Sequence(c) => Some(*c),
             SequenceLabels::Frames(f) => f.iter().flatten().max().copied(),
-        });
-        largest.max().map_or(0, |c| c + 1)
+        }
+    }
+
+    /// The sequences as training examples: frames normalised by `normalizer`, the file's class
+    /// k as the model's k + 1 and background as 0 (module docs); paths `{prefix}#{index}`.
+    pub fn examples(&self, prefix: &str, normalizer: &Normalizer) -> Vec<Example> {
+        let n_features = self.n_features;
+        self.sequences
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let n_frames = s.frames.len() / n_features;
+                let (label, frame_labels) = match &s.labels {
+                    SequenceLabels::Sequence(c) => (c + 1, vec![(c + 1) as i64; n_frames]),
+                    SequenceLabels::Frames(f) => {
+                        (majority(f) + 1, f.iter().map(|c| c.map_or(0, |c| c as i64 + 1)).collect())
+                    }
+                };
+                let mut frames = s.frames.clone();
+                normalizer.apply(&mut frames);
+                Example { path: format!("{prefix}#{i}"), speaker: String::new(), label, n_frames, frames, frame_labels }
+            })
+            .collect()
     }
 
     /// The file's bytes (labels per sequence when every sequence has one, else per frame).
@@ -195,9 +265,6 @@ pub fn split_from_bytes(path: &Path, bytes: &[u8]) -> Result<SequenceFile> {
                 let frames = &frame_labels[start..start + n as usize];
                 start += n as usize;
                 let classes = frames.iter().map(|&v| label_of(i, v, true)).collect::<Result<Vec<_>>>()?;
-                if classes.iter().all(Option::is_none) {
-                    return Err(bad(format!("sequence {i} has only background frames (-1); label at least one")));
-                }
                 out.push(SequenceLabels::Frames(classes));
             }
             out
@@ -212,22 +279,14 @@ pub fn split_from_bytes(path: &Path, bytes: &[u8]) -> Result<SequenceFile> {
     };
     let mut sequences = Vec::with_capacity(lengths.len());
     let mut start = 0;
-    for (i, (&n, labels)) in lengths.iter().zip(labels).enumerate() {
+    for (&n, labels) in lengths.iter().zip(labels) {
         let (from, to) = (start * n_features, (start + n as usize) * n_features);
         start += n as usize;
-        if let Some(k) = values[from..to].iter().position(|v| !v.is_finite()) {
-            let (frame, feature) = (k / n_features, k % n_features);
-            return Err(bad(format!("sequence {i} has a non-finite value at frame {frame}, feature {feature}")));
-        }
+        // f64 values beyond f32's range become infinities, which the check below refuses.
         sequences.push(Sequence { frames: values[from..to].iter().map(|&v| v as f32).collect(), labels });
     }
     let file = SequenceFile { n_features, sequences, classes };
-    if let Some(names) = &file.classes {
-        let used = file.classes_used();
-        if used > names.len() {
-            return Err(bad(format!("a label is {} but '{CLASSES}' names only {} classes", used - 1, names.len())));
-        }
-    }
+    file.check(None).map_err(bad)?;
     Ok(file)
 }
 
@@ -311,7 +370,9 @@ pub fn load_sequences(dir: &Path, labels: Option<&LabelMap>, normalizer: Option<
     };
     let mut splits = files.iter().zip(Split::ALL).map(|(file, split)| match file {
         None => FeatureSplit { n_features, examples: Vec::new() },
-        Some((_, file)) => examples(file, split, &normalizer),
+        Some((_, file)) => {
+            FeatureSplit { n_features, examples: file.examples(&format!("{}.safetensors", split.name()), &normalizer) }
+        }
     });
     let (train, valid, test) = (splits.next().expect("3"), splits.next().expect("3"), splits.next().expect("3"));
     Ok(Dataset {
@@ -326,36 +387,6 @@ pub fn load_sequences(dir: &Path, labels: Option<&LabelMap>, normalizer: Option<
         skipped: Vec::new(),
         cache: Vec::new(),
     })
-}
-
-/// A split's examples: normalised frames, the model's classes (file class + 1, background 0).
-fn examples(file: &SequenceFile, split: Split, normalizer: &Normalizer) -> FeatureSplit {
-    let n_features = file.n_features;
-    let examples = file
-        .sequences
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let n_frames = s.frames.len() / n_features;
-            let (label, frame_labels) = match &s.labels {
-                SequenceLabels::Sequence(c) => (c + 1, vec![(c + 1) as i64; n_frames]),
-                SequenceLabels::Frames(f) => {
-                    (majority(f) + 1, f.iter().map(|c| c.map_or(0, |c| c as i64 + 1)).collect())
-                }
-            };
-            let mut frames = s.frames.clone();
-            normalizer.apply(&mut frames);
-            Example {
-                path: format!("{}.safetensors#{i}", split.name()),
-                speaker: String::new(),
-                label,
-                n_frames,
-                frames,
-                frame_labels,
-            }
-        })
-        .collect();
-    FeatureSplit { n_features, examples }
 }
 
 /// The most frequent labelled class (ties: the smaller); at least one frame is labelled.

@@ -1,0 +1,95 @@
+"""Type stubs of the compiled core (see deltarnn/__init__.py)."""
+
+from os import PathLike
+from typing import Any, Callable, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+class Error(ValueError):
+    """A deltarnn error: bad input, a malformed file, a training run that cannot go on."""
+
+Sequences = Sequence[npt.NDArray[Union[np.float32, np.float64]]]
+"""A list of (frames, n_features) float arrays, one per sequence."""
+Labels = Union[Sequence[int], npt.NDArray[np.integer], Sequence[npt.NDArray[np.integer]]]
+"""A class per sequence (0..n_classes-1), or per sequence an integer array of frame classes
+(-1: background)."""
+
+class Model:
+    """A Delta LSTM or Delta GRU with its input normaliser and class names.
+
+    The network has one more output than your classes, number 0, for background (frame label
+    -1), so ``forward``'s logits have ``n_classes + 1`` columns.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_classes: int,
+        *,
+        cell: str = "lstm",
+        hidden: int = 64,
+        layers: int = 2,
+        theta_x: float = 0.1,
+        theta_h: float = 0.1,
+        seed: int = 0,
+        classes: Optional[Sequence[str]] = None,
+    ) -> None: ...
+    @staticmethod
+    def load(path: Union[str, PathLike[str]]) -> "Model":
+        """Reads a checkpoint written by ``save`` or by the CLI (``RUN/model.safetensors``)."""
+    def save(self, path: Union[str, PathLike[str]]) -> None:
+        """Writes the checkpoint (safetensors, PyTorch's tensor names), whole or not at all."""
+    @property
+    def n_features_(self) -> int: ...
+    @property
+    def n_classes(self) -> int: ...
+    @property
+    def classes(self) -> list[str]: ...
+    @property
+    def cell(self) -> str: ...
+    @property
+    def hidden(self) -> int: ...
+    @property
+    def layers(self) -> int: ...
+    @property
+    def thresholds(self) -> Tuple[float, float]: ...
+    def fit(
+        self,
+        sequences: Sequences,
+        labels: Labels,
+        *,
+        valid: Optional[Tuple[Sequences, Labels]] = None,
+        epochs: int = 30,
+        batch: int = 32,
+        lr: float = 2e-3,
+        weight_decay: float = 0.01,
+        clip_norm: float = 200.0,
+        warmup: int = 50,
+        early_stop: int = 8,
+        l1_beta: float = 0.0,
+        seed: Optional[int] = None,
+        threads: Optional[int] = None,
+        readout: str = "last-non-silence",
+        normalize: bool = True,
+        dense: bool = False,
+        callback: Optional[Callable[[dict[str, Any]], Optional[bool]]] = None,
+        verbose: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Trains with sparse BPTT; returns the per-epoch history. See the class docs."""
+    def evaluate(
+        self,
+        sequences: Sequences,
+        labels: Labels,
+        *,
+        readout: str = "last-non-silence",
+        threads: Optional[int] = None,
+        dense: bool = False,
+    ) -> dict[str, Any]:
+        """accuracy, loss, sequences, sparsity, cost, predictions."""
+    def predict(self, sequences: Sequences, *, readout: str = "last-non-silence") -> npt.NDArray[np.int64]:
+        """The class of every sequence (-1 when every frame is background)."""
+    def forward(self, sequence: npt.NDArray[Union[np.float32, np.float64]], *, dense: bool = False) -> dict[str, Any]:
+        """logits (frames, n_classes + 1), hidden (per layer), sparsity (per layer)."""

@@ -1,0 +1,17 @@
+//! `deltarnn._native`, the compiled core of the `deltarnn` Python package (maturin, abi3):
+//! [`model::PyModel`] (`deltarnn.Model`), and the errors ([`error`]). The package's Python side
+//! (`python/deltarnn/`) re-exports it with type stubs.
+
+mod arrays;
+mod error;
+mod model;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<model::PyModel>()?;
+    m.add("Error", m.py().get_type::<error::Error>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
