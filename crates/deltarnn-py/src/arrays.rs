@@ -55,9 +55,7 @@ fn list_items<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Vec<Bound<'p
             "{what}: one array; expected a list of (frames, features) arrays, one per sequence"
         )));
     }
-    obj.try_iter()
-        .map_err(|_| invalid(format!("{what}: expected a list")))?
-        .collect::<PyResult<Vec<_>>>()
+    obj.try_iter().map_err(|_| invalid(format!("{what}: expected a list")))?.collect::<PyResult<Vec<_>>>()
 }
 
 /// Labels: per sequence (a list or 1-D integer array of classes `0..`) or per frame (a list of
@@ -83,9 +81,7 @@ pub fn labels(obj: &Bound<'_, PyAny>, lengths: &[usize]) -> PyResult<Vec<Sequenc
                 Err(_) => match item.extract::<PyReadonlyArray1<'_, i32>>() {
                     Ok(a) => a.as_array().iter().map(|&v| i64::from(v)).collect(),
                     Err(_) => item.extract::<Vec<i64>>().map_err(|_| {
-                        invalid(format!(
-                            "labels[{i}]: expected a class (int) or a 1-D integer array of frame labels"
-                        ))
+                        invalid(format!("labels[{i}]: expected a class (int) or a 1-D integer array of frame labels"))
                     })?,
                 },
             };
@@ -97,7 +93,9 @@ pub fn labels(obj: &Bound<'_, PyAny>, lengths: &[usize]) -> PyResult<Vec<Sequenc
                 .map(|&v| match v {
                     -1 => Ok(None),
                     v if v >= 0 => Ok(Some(v as usize)),
-                    v => Err(invalid(format!("labels[{i}]: frame label {v}; classes are 0, 1, ... or -1 (background)"))),
+                    v => {
+                        Err(invalid(format!("labels[{i}]: frame label {v}; classes are 0, 1, ... or -1 (background)")))
+                    }
                 })
                 .collect::<PyResult<Vec<_>>>()?;
             Ok(SequenceLabels::Frames(classes))

@@ -10,7 +10,7 @@ use deltarnn::nn::loss::Readout;
 use deltarnn::nn::{init_params, CellKind, ModelConfig, SequenceTape};
 use deltarnn::train::{evaluate, fit, Event, TrainConfig, TrainState};
 use deltarnn::{Protocol, Thresholds};
-use numpy::{IntoPyArray, PyArray1};
+use numpy::{IntoPyArray, PyArray1, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use std::collections::BTreeMap;
@@ -23,6 +23,9 @@ use std::path::PathBuf;
 #[pyclass(name = "Model", module = "deltarnn")]
 pub struct PyModel {
     bundle: Bundle,
+    /// The initialisation seed, also `fit`'s default shuffling seed (the CLI's `--seed` is both;
+    /// 0 for a loaded model).
+    seed: u64,
 }
 
 /// All cores of this machine.
@@ -55,7 +58,12 @@ impl PyModel {
     }
 
     /// `sequences` and `labels` as normalised examples named `{prefix}#{i}`.
-    fn examples(&self, sequences: &Bound<'_, PyAny>, labels: &Bound<'_, PyAny>, prefix: &str) -> PyResult<Vec<Example>> {
+    fn examples(
+        &self,
+        sequences: &Bound<'_, PyAny>,
+        labels: &Bound<'_, PyAny>,
+        prefix: &str,
+    ) -> PyResult<Vec<Example>> {
         let file = sequence_file(sequences, labels, self.n_features(), Some(self.user_classes()))?;
         Ok(file.examples(prefix, &self.bundle.normalizer))
     }
@@ -123,19 +131,59 @@ impl PyModel {
             protocol: Some(Protocol::Ours),
             extra: BTreeMap::from([("dataset_kind".to_string(), "sequences".to_string())]),
         };
-        Ok(PyModel { bundle })
+        Ok(PyModel { bundle, seed })
+    }
+
+    /// A fresh network for `dataset` (`deltarnn.load_dataset`), keeping its front end: the
+    /// feature configuration, normaliser, class names and protocol, so the saved model reads
+    /// audio as the CLI's does. Train it with `fit(*dataset.train, valid=dataset.valid,
+    /// normalize=False)` (keeping the dataset's normaliser): with the same seed and settings
+    /// this is the CLI's `train`, bit for bit.
+    #[staticmethod]
+    #[pyo3(signature = (dataset, *, cell = "lstm", hidden = 64, layers = 2, theta_x = 0.1, theta_h = 0.1, seed = 0))]
+    fn from_dataset(
+        dataset: &crate::dataset::PyDataset,
+        cell: &str,
+        hidden: usize,
+        layers: usize,
+        theta_x: f64,
+        theta_h: f64,
+        seed: u64,
+    ) -> PyResult<Self> {
+        let d = &dataset.inner;
+        let mut model =
+            Self::new(d.n_features(), d.n_classes() - 1, cell, hidden, layers, theta_x, theta_h, seed, None)?;
+        model.bundle.feature_config = d.feature_config.clone();
+        model.bundle.normalizer = d.normalizer.clone();
+        model.bundle.labels = d.labels.clone();
+        model.bundle.protocol = Some(d.protocol);
+        model.bundle.extra = BTreeMap::from([("dataset_kind".to_string(), d.kind.name().to_string())]);
+        Ok(model)
     }
 
     /// Reads a checkpoint written by `save` or by the CLI (`RUN/model.safetensors`).
     #[staticmethod]
     fn load(path: PathBuf) -> PyResult<Self> {
-        Ok(PyModel { bundle: Bundle::load(&path).map_err(library)? })
+        Ok(PyModel { bundle: Bundle::load(&path).map_err(library)?, seed: 0 })
     }
 
     /// Writes the checkpoint (safetensors, PyTorch's tensor names; the CLI reads it), whole or
     /// not at all.
     fn save(&self, path: PathBuf) -> PyResult<()> {
         self.bundle.save(&path).map_err(library)
+    }
+
+    /// Every weight and bias under its PyTorch name (`rnn.weight_ih_l0`, ..., `fc.weight`,
+    /// `fc.bias`) in PyTorch's layout, as float32 arrays: `nn.LSTM` / `nn.GRU` + `nn.Linear`
+    /// take them with `load_state_dict` (strip the `rnn.` / `fc.` prefixes per module).
+    fn weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let out = PyDict::new(py);
+        let model = &self.bundle.model;
+        for (name, shape, values) in deltarnn::checkpoint::to_named_tensors(&model.config, &model.params) {
+            let array = numpy::PyArray1::from_vec(py, values);
+            out.set_item(name, array.reshape(shape)?)?;
+        }
+        Ok(out)
     }
 
     /// Features per frame.
@@ -233,7 +281,7 @@ impl PyModel {
             early_stop_patience: early_stop,
             dense,
             l1_beta,
-            seed: seed.unwrap_or(0),
+            seed: seed.unwrap_or(self.seed),
             threads: threads.unwrap_or_else(all_cores),
             readout: self::readout(readout)?,
             ..TrainConfig::default()

@@ -17,6 +17,37 @@ Labels = Union[Sequence[int], npt.NDArray[np.integer], Sequence[npt.NDArray[np.i
 """A class per sequence (0..n_classes-1), or per sequence an integer array of frame classes
 (-1: background)."""
 
+class Dataset:
+    """A loaded dataset: per split (sequences, frame labels), the features as computed (a model
+    applies its normaliser), frame label -1 for background / silence."""
+
+    @property
+    def train(self) -> Tuple[list[npt.NDArray[np.float32]], list[npt.NDArray[np.int64]]]: ...
+    @property
+    def valid(self) -> Tuple[list[npt.NDArray[np.float32]], list[npt.NDArray[np.int64]]]: ...
+    @property
+    def test(self) -> Tuple[list[npt.NDArray[np.float32]], list[npt.NDArray[np.int64]]]: ...
+    def sequence_labels(self, split: str) -> npt.NDArray[np.int64]:
+        """The class of every sequence of "train", "valid" or "test"."""
+    @property
+    def n_features(self) -> int: ...
+    @property
+    def classes(self) -> list[str]: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def protocol(self) -> str: ...
+
+def load_dataset(
+    path: Union[str, PathLike[str]], *, protocol: str = "authors", cache_dir: Optional[Union[str, PathLike[str]]] = None
+) -> Dataset:
+    """Loads a dataset folder as the CLI does (any layout it reads; audio featurised and cached)."""
+
+def save_sequences(
+    path: Union[str, PathLike[str]], sequences: Sequences, labels: Labels, *, classes: Optional[Sequence[str]] = None
+) -> None:
+    """Writes one split file of the sequences layout (DIR/train.safetensors, valid, test)."""
+
 class Model:
     """A Delta LSTM or Delta GRU with its input normaliser and class names.
 
@@ -37,6 +68,20 @@ class Model:
         seed: int = 0,
         classes: Optional[Sequence[str]] = None,
     ) -> None: ...
+    @staticmethod
+    def from_dataset(
+        dataset: Dataset,
+        *,
+        cell: str = "lstm",
+        hidden: int = 64,
+        layers: int = 2,
+        theta_x: float = 0.1,
+        theta_h: float = 0.1,
+        seed: int = 0,
+    ) -> "Model":
+        """A fresh network keeping the dataset's front end (features, normaliser, classes)."""
+    def weights(self) -> dict[str, npt.NDArray[np.float32]]:
+        """Every tensor under its PyTorch name (rnn.weight_ih_l0, ..., fc.weight, fc.bias)."""
     @staticmethod
     def load(path: Union[str, PathLike[str]]) -> "Model":
         """Reads a checkpoint written by ``save`` or by the CLI (``RUN/model.safetensors``)."""

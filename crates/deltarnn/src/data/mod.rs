@@ -99,6 +99,10 @@ pub struct LoadOptions {
     /// Whose normalisation and frame labels to use ([`crate::protocol`]; default
     /// [`Protocol::LEGACY`], deltarnn's own).
     pub protocol: Protocol,
+    /// Leave the examples' frames unnormalised ([`Dataset::normalizer`] is still fitted or
+    /// given): for callers that keep the normaliser with a model and apply it themselves (the
+    /// Python package).
+    pub raw_frames: bool,
 }
 
 impl Default for LoadOptions {
@@ -112,6 +116,7 @@ impl Default for LoadOptions {
             labels: None,
             normalizer: None,
             protocol: Protocol::LEGACY,
+            raw_frames: false,
         }
     }
 }
@@ -243,7 +248,12 @@ pub fn load_dataset(dir: &Path, options: &LoadOptions, mut progress: impl FnMut(
         None => detect(dir)?,
     };
     if kind == DatasetKind::Sequences {
-        return sequences::load_sequences(dir, options.labels.as_ref(), options.normalizer.as_ref());
+        return sequences::load_sequences(
+            dir,
+            options.labels.as_ref(),
+            options.normalizer.as_ref(),
+            options.raw_frames,
+        );
     }
     let manifest = scan(dir, Some(kind))?;
     let labels = options.labels.clone().unwrap_or_else(|| manifest.label_map());
@@ -282,10 +292,10 @@ pub fn load_dataset(dir: &Path, options: &LoadOptions, mut progress: impl FnMut(
             }
         }
     };
-    let mut splits = raw
-        .into_iter()
-        .zip(Split::ALL)
-        .map(|(cached, split)| examples(&manifest, split, cached, &labels, &normalizer, options.protocol));
+    let mut splits = raw.into_iter().zip(Split::ALL).map(|(cached, split)| {
+        let normalizer = (!options.raw_frames).then_some(&normalizer);
+        examples(&manifest, split, cached, &labels, normalizer, options.protocol)
+    });
     let (train, valid, test) = (
         splits.next().expect("three splits"),
         splits.next().expect("three splits"),
@@ -397,7 +407,7 @@ fn examples(
     split: Split,
     cached: CachedSplit,
     labels: &LabelMap,
-    normalizer: &Normalizer,
+    normalizer: Option<&Normalizer>,
     protocol: Protocol,
 ) -> FeatureSplit {
     let n_features = cached.n_features;
@@ -421,7 +431,9 @@ fn examples(
             ),
         };
         let mut frames = raw.to_vec();
-        normalizer.apply(&mut frames);
+        if let Some(normalizer) = normalizer {
+            normalizer.apply(&mut frames);
+        }
         examples.push(Example {
             path: utterance.rel_path.clone(),
             speaker: entry.speaker.clone(),

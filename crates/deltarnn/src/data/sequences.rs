@@ -314,8 +314,14 @@ fn ints(path: &Path, st: &tensorfile::Parsed<'_>, name: &str) -> Result<Option<V
 /// may be missing), the class names (the training file's, else numbers), the normaliser fitted
 /// on train unless `normalizer` is given, and the frame labels as the model's classes.
 /// `labels` (a trained model's) must name the same classes. [`Dataset::feature_config`] then
-/// only carries the feature count (its `n_mels`).
-pub fn load_sequences(dir: &Path, labels: Option<&LabelMap>, normalizer: Option<&Normalizer>) -> Result<Dataset> {
+/// only carries the feature count (its `n_mels`). `raw_frames` leaves the frames unnormalised
+/// ([`super::LoadOptions::raw_frames`]).
+pub fn load_sequences(
+    dir: &Path,
+    labels: Option<&LabelMap>,
+    normalizer: Option<&Normalizer>,
+    raw_frames: bool,
+) -> Result<Dataset> {
     let mut files = Vec::new();
     for split in Split::ALL {
         let path = split_file(dir, split);
@@ -368,10 +374,12 @@ pub fn load_sequences(dir: &Path, labels: Option<&LabelMap>, normalizer: Option<
             Normalizer::fit(n_features, [&frames[..]])
         }
     };
+    let identity = Normalizer::identity(n_features);
+    let applied = if raw_frames { &identity } else { &normalizer };
     let mut splits = files.iter().zip(Split::ALL).map(|(file, split)| match file {
         None => FeatureSplit { n_features, examples: Vec::new() },
         Some((_, file)) => {
-            FeatureSplit { n_features, examples: file.examples(&format!("{}.safetensors", split.name()), &normalizer) }
+            FeatureSplit { n_features, examples: file.examples(&format!("{}.safetensors", split.name()), applied) }
         }
     });
     let (train, valid, test) = (splits.next().expect("3"), splits.next().expect("3"), splits.next().expect("3"));

@@ -83,7 +83,7 @@ fn frame_labels_map_background_to_class_zero_and_give_the_majority_label() {
         classes: None,
     };
     file.write(&split_file(dir.path(), Split::Train)).unwrap();
-    let dataset = load_sequences(dir.path(), None, None).unwrap();
+    let dataset = load_sequences(dir.path(), None, None, false).unwrap();
     assert_eq!(dataset.labels.names, ["_silence_", "0", "1"]);
     let (a, b) = (&dataset.train.examples[0], &dataset.train.examples[1]);
     assert_eq!(a.frame_labels, [0, 2, 1, 2, 0]);
@@ -133,7 +133,7 @@ fn every_malformed_file_is_one_clear_error() {
                 &[ints("lengths", vec![1, 2]), ints("labels", vec![0, 5])],
                 Some("[\"a\",\"b\"]"),
             ),
-            "a label is 5 but 'classes' names only 2 classes",
+            "sequence 1 has label 5 but 'classes' names only 2 classes",
         ),
         (
             raw(
@@ -196,7 +196,7 @@ fn every_malformed_file_is_one_clear_error() {
     for (bytes, want) in cases {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(split_file(dir.path(), Split::Train), bytes).unwrap();
-        let err = load_sequences(dir.path(), None, None).unwrap_err().to_string();
+        let err = load_sequences(dir.path(), None, None, false).unwrap_err().to_string();
         assert!(err.contains(want), "want {want:?}, got {err:?}");
         assert!(err.contains("train.safetensors"), "names the file: {err}");
         assert_eq!(err.lines().count(), 1, "{err}");
@@ -210,7 +210,7 @@ fn every_malformed_file_is_one_clear_error() {
         classes: None,
     };
     one_feature.write(&split_file(dir.path(), Split::Test)).unwrap();
-    let err = load_sequences(dir.path(), None, None).unwrap_err().to_string();
+    let err = load_sequences(dir.path(), None, None, false).unwrap_err().to_string();
     assert!(err.contains("test.safetensors") && err.contains("1 features per frame, the training file has 3"), "{err}");
 }
 
@@ -218,7 +218,7 @@ fn every_malformed_file_is_one_clear_error() {
 fn a_delta_lstm_learns_a_generated_non_speech_task_from_a_sequences_folder() {
     let dir = tempfile::tempdir().unwrap();
     write_waves(dir.path());
-    let dataset = load_sequences(dir.path(), None, None).unwrap();
+    let dataset = load_sequences(dir.path(), None, None, false).unwrap();
     let config = ModelConfig {
         cell: CellKind::Lstm,
         n_features: dataset.n_features(),
