@@ -3,6 +3,7 @@
 //! (`python/deltarnn/`) re-exports it with type stubs.
 
 mod arrays;
+mod autograd;
 mod dataset;
 mod error;
 mod model;
@@ -15,6 +16,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dataset::PyDataset>()?;
     m.add_function(wrap_pyfunction!(dataset::load, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::save_sequences, m)?)?;
+    m.add_class::<autograd::PyTape>()?;
+    m.add_function(wrap_pyfunction!(autograd::forward_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(autograd::backward_batch, m)?)?;
+    m.add_class::<model::PyStream>()?;
     m.add("Error", m.py().get_type::<error::Error>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -22,7 +22,9 @@ use std::path::PathBuf;
 /// number 0, for background (frame label -1), so its logits have n_classes + 1 columns.
 #[pyclass(name = "Model", module = "deltarnn")]
 pub struct PyModel {
-    bundle: Bundle,
+    pub(crate) bundle: Bundle,
+    /// Bumped whenever the weights change, so a tape from before cannot be used after.
+    pub(crate) version: u64,
     /// The initialisation seed, also `fit`'s default shuffling seed (the CLI's `--seed` is both;
     /// 0 for a loaded model).
     seed: u64,
@@ -55,6 +57,15 @@ impl PyModel {
     /// Your classes (the network's outputs but background).
     fn user_classes(&self) -> usize {
         self.bundle.model.config.n_classes - 1
+    }
+
+    /// One or more sequences and their labels as normalised examples (`loss_and_gradient`).
+    pub(crate) fn examples_of(
+        &self,
+        sequences: &Bound<'_, PyAny>,
+        labels: &Bound<'_, PyAny>,
+    ) -> PyResult<Vec<Example>> {
+        self.examples(sequences, labels, "sequence")
     }
 
     /// `sequences` and `labels` as normalised examples named `{prefix}#{i}`.
@@ -131,7 +142,7 @@ impl PyModel {
             protocol: Some(Protocol::Ours),
             extra: BTreeMap::from([("dataset_kind".to_string(), "sequences".to_string())]),
         };
-        Ok(PyModel { bundle, seed })
+        Ok(PyModel { bundle, seed, version: 0 })
     }
 
     /// A fresh network for `dataset` (`deltarnn.load_dataset`), keeping its front end: the
@@ -164,7 +175,7 @@ impl PyModel {
     /// Reads a checkpoint written by `save` or by the CLI (`RUN/model.safetensors`).
     #[staticmethod]
     fn load(path: PathBuf) -> PyResult<Self> {
-        Ok(PyModel { bundle: Bundle::load(&path).map_err(library)?, seed: 0 })
+        Ok(PyModel { bundle: Bundle::load(&path).map_err(library)?, seed: 0, version: 0 })
     }
 
     /// Writes the checkpoint (safetensors, PyTorch's tensor names; the CLI reads it), whole or
@@ -331,6 +342,7 @@ impl PyModel {
                 })
             })
         });
+        self.version += 1;
         if let Some(params) = best {
             self.bundle.model.params = params;
         }
@@ -432,6 +444,54 @@ impl PyModel {
         Ok(out)
     }
 
+    /// Sets every weight from PyTorch-named float32 arrays (the names and shapes of
+    /// `weights()`; an `nn.LSTM`/`nn.GRU` + `nn.Linear` state dict with `rnn.` / `fc.`
+    /// prefixes).
+    fn set_weights(&mut self, weights: &Bound<'_, PyDict>) -> PyResult<()> {
+        crate::autograd::set_weights(self, weights)
+    }
+
+    /// One sequence's mean per-frame cross-entropy (plus `l1_beta` x sum |delta_h|) and its
+    /// gradient, a dict under PyTorch's names: what one training step sees (after the model's
+    /// normaliser). `labels`: a class, or an array of frame classes (-1 background).
+    #[pyo3(signature = (sequence, labels, *, dense = false, l1_beta = 0.0))]
+    fn loss_and_gradient<'py>(
+        &self,
+        py: Python<'py>,
+        sequence: &Bound<'py, PyAny>,
+        labels: &Bound<'py, PyAny>,
+        dense: bool,
+        l1_beta: f64,
+    ) -> PyResult<(f64, Bound<'py, PyDict>)> {
+        crate::autograd::loss_and_gradient(py, self, sequence, labels, dense, l1_beta)
+    }
+
+    /// The matrix work of running `sequences` (forward, and what training them would cost):
+    /// per layer and in total, dense against actual ops of every matrix product, and the
+    /// sparsity (a dict; the CLI's `cost` JSON).
+    #[pyo3(signature = (sequences, *, dense = false))]
+    fn cost<'py>(&self, py: Python<'py>, sequences: &Bound<'py, PyAny>, dense: bool) -> PyResult<Bound<'py, PyAny>> {
+        let frames = self.normalised(sequences)?;
+        let model = &self.bundle.model;
+        let mode = deltarnn::nn::Mode::new(dense, model.config.thresholds);
+        let report = py.detach(|| {
+            let mut total = deltarnn::cost::CostReport::default();
+            let mut tape = SequenceTape::default();
+            for f in &frames {
+                model.forward(f, mode, &mut tape);
+                total.add(&deltarnn::cost::CostReport::from_tape(&model.config, &tape, mode));
+            }
+            total
+        });
+        to_python(py, &report.to_json())
+    }
+
+    /// A stream for one frame at a time (on-device inference): `stream.step(frame)` returns
+    /// the logits after that frame.
+    fn stream(&self) -> PyStream {
+        PyStream { model: self.bundle.clone(), state: self.bundle.model.new_stream(), frames: 0, fired: (0, 0) }
+    }
+
     fn __repr__(&self) -> String {
         let c = &self.bundle.model.config;
         format!(
@@ -451,3 +511,47 @@ impl PyModel {
 const STOPPED: &str = "stopped by the callback";
 /// The callback raised; the Python exception is restored and re-raised.
 const CALLBACK_FAILED: &str = "the callback raised: ";
+
+/// One utterance streamed frame by frame through a copy of a model (`Model.stream()`).
+#[pyclass(name = "Stream", module = "deltarnn")]
+pub struct PyStream {
+    model: Bundle,
+    state: deltarnn::nn::StreamState<f32>,
+    frames: usize,
+    fired: (usize, usize),
+}
+
+#[pymethods]
+impl PyStream {
+    /// Feeds one frame (n_features values, normalised by the model's normaliser) and returns
+    /// the logits (n_classes + 1; 0 is background).
+    fn step<'py>(&mut self, py: Python<'py>, frame: Vec<f32>) -> PyResult<Bound<'py, PyArray1<f32>>> {
+        let n = self.model.model.config.n_features;
+        if frame.len() != n {
+            return Err(invalid(format!("frame: {} values, expected {n}", frame.len())));
+        }
+        if let Some(k) = frame.iter().position(|v| !v.is_finite()) {
+            return Err(invalid(format!("frame: a non-finite value at feature {k}")));
+        }
+        let mut frame = frame;
+        self.model.normalizer.apply(&mut frame);
+        let thresholds = self.model.model.config.thresholds;
+        let (x, h) = self.model.model.stream_step(&mut self.state, &frame, thresholds);
+        self.frames += 1;
+        self.fired = (self.fired.0 + x, self.fired.1 + h);
+        Ok(self.state.logits.clone().into_pyarray(py))
+    }
+
+    /// Starts a new utterance (the memory and the delta references back to zero).
+    fn reset(&mut self) {
+        self.state = self.model.model.new_stream();
+        self.frames = 0;
+        self.fired = (0, 0);
+    }
+
+    /// Frames fed since the start, and the delta_x / delta_h elements that fired.
+    #[getter]
+    fn counts(&self) -> (usize, usize, usize) {
+        (self.frames, self.fired.0, self.fired.1)
+    }
+}

@@ -136,5 +136,41 @@ class Model:
         """accuracy, loss, sequences, sparsity, cost, predictions."""
     def predict(self, sequences: Sequences, *, readout: str = "last-non-silence") -> npt.NDArray[np.int64]:
         """The class of every sequence (-1 when every frame is background)."""
+    def set_weights(self, weights: dict[str, npt.NDArray[np.float32]]) -> None:
+        """Sets every weight from PyTorch-named float32 arrays (the names and shapes of weights())."""
+    def loss_and_gradient(
+        self, sequence: npt.NDArray[Union[np.float32, np.float64]], labels: Union[int, npt.NDArray[np.integer]], *,
+        dense: bool = False, l1_beta: float = 0.0
+    ) -> Tuple[float, dict[str, npt.NDArray[np.float32]]]:
+        """One sequence's mean per-frame loss and its gradient under PyTorch's names."""
+    def cost(self, sequences: Sequences, *, dense: bool = False) -> dict[str, Any]:
+        """Dense against actual ops of every matrix product, per layer and in total; sparsity."""
+    def stream(self) -> "Stream":
+        """A stream for one frame at a time."""
     def forward(self, sequence: npt.NDArray[Union[np.float32, np.float64]], *, dense: bool = False) -> dict[str, Any]:
         """logits (frames, n_classes + 1), hidden (per layer), sparsity (per layer)."""
+
+class Stream:
+    """One utterance streamed frame by frame (Model.stream())."""
+
+    def step(self, frame: Sequence[float]) -> npt.NDArray[np.float32]:
+        """Feeds one frame; returns the logits (n_classes + 1; 0 is background)."""
+    def reset(self) -> None:
+        """Starts a new utterance."""
+    @property
+    def counts(self) -> Tuple[int, int, int]:
+        """Frames fed, delta_x and delta_h elements fired."""
+
+class Tape:
+    """The forward passes of a batch, kept for its backward (deltarnn.torch)."""
+
+    def __len__(self) -> int: ...
+    def fired(self) -> list[list[Tuple[int, int, int]]]: ...
+
+def forward_batch(model: Model, sequences: Sequences, *, dense: bool = False) -> Tuple[list[npt.NDArray[np.float32]], Tape]:
+    """Logits of a batch and its tape (no normaliser applied)."""
+
+def backward_batch(
+    model: Model, tape: Tape, dlogits: Sequence[npt.NDArray[np.float32]], *, l1_beta: float = 0.0
+) -> Tuple[dict[str, npt.NDArray[np.float32]], list[npt.NDArray[np.float32]]]:
+    """Parameter gradients (summed over the batch, PyTorch names) and dL/dx per sequence."""
