@@ -1,21 +1,25 @@
-//! `deltarnn infer`: classify WAV files with a trained model, optionally frame by frame.
+//! `deltarnn infer`: classify WAV files (or the sequences of a `sequences` file) with a trained
+//! model, optionally frame by frame.
 
 use crate::args::{ReadoutArg, ThresholdArgs};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use deltarnn::audio::{featurize_file, Limits, LogMel};
 use deltarnn::bundle::Bundle;
+use deltarnn::data::sequences::read_features;
 use deltarnn::nn::loss::{argmax, utterance_decision, Readout};
 use deltarnn::nn::{Mode, SequenceTape};
 use std::path::PathBuf;
 
 /// Classify recordings: the class and its confidence per file. `--stream` feeds the frames one at
 /// a time through stateful Delta inference, as a device would, and prints the running decision.
+/// A `.safetensors` file of the sequences layout (features and lengths; labels ignored) gives one
+/// line per sequence, named FILE#INDEX.
 #[derive(clap::Args)]
 pub struct Args {
     /// Trained model (RUN/model.safetensors).
     #[arg(long)]
     model: PathBuf,
-    /// WAV files to classify.
+    /// WAV files to classify (or `.safetensors` files of the sequences layout).
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Frame-by-frame streaming inference with per-frame output.
@@ -54,11 +58,9 @@ pub fn run(args: Args) -> Result<()> {
     let (model, names) = (&bundle.model, &bundle.labels.names);
     let classes = model.config.n_classes;
     let readout: Readout = args.readout.into();
-    for path in &args.files {
-        let features = featurize_file(path, &mel, &limits).with_context(|| format!("reading {}", path.display()))?;
-        let mut frames = features.data;
+    let n_features = model.config.n_features;
+    for (path, mut frames) in inputs(&args.files, &mel, &limits, n_features)? {
         bundle.normalizer.apply(&mut frames);
-        let n_features = model.config.n_features;
         if args.stream {
             let mut state = model.new_stream();
             let mut decision = 0usize;
@@ -75,16 +77,10 @@ pub fn run(args: Args) -> Result<()> {
                 if args.json {
                     println!(
                         "{}",
-                        serde_json::json!({"file": path, "frame": t, "frame_class": names[frame_class], "decision": names[decision], "fired_fraction": fired})
+                        serde_json::json!({"file": &path, "frame": t, "frame_class": names[frame_class], "decision": names[decision], "fired_fraction": fired})
                     );
                 } else {
-                    println!(
-                        "{}\t{t}\t{}\t{}\tfired {:.1}%",
-                        path.display(),
-                        names[frame_class],
-                        names[decision],
-                        100.0 * fired
-                    );
+                    println!("{path}\t{t}\t{}\t{}\tfired {:.1}%", names[frame_class], names[decision], 100.0 * fired);
                 }
             }
             continue;
@@ -104,11 +100,31 @@ pub fn run(args: Args) -> Result<()> {
         if args.json {
             println!(
                 "{}",
-                serde_json::json!({"file": path, "class": names[class], "class_index": class, "confidence": confidence, "frames": tape.steps})
+                serde_json::json!({"file": &path, "class": names[class], "class_index": class, "confidence": confidence, "frames": tape.steps})
             );
         } else {
-            println!("{}\t{}\t{:.3}", path.display(), names[class], confidence);
+            println!("{path}\t{}\t{:.3}", names[class], confidence);
         }
     }
     Ok(())
+}
+
+/// Every input to classify, named, with its raw frames: a WAV file featurised by the model's
+/// front end, or each sequence of a `.safetensors` sequences file (FILE#INDEX).
+fn inputs(files: &[PathBuf], mel: &LogMel, limits: &Limits, n_features: usize) -> Result<Vec<(String, Vec<f32>)>> {
+    let mut out = Vec::new();
+    for path in files {
+        let name = path.display().to_string();
+        if path.extension().is_some_and(|e| e == "safetensors") {
+            let (features, sequences) = read_features(path).with_context(|| format!("reading {}", path.display()))?;
+            if features != n_features {
+                bail!("{}: {features} features per frame, the model takes {n_features}", path.display());
+            }
+            out.extend(sequences.into_iter().enumerate().map(|(i, frames)| (format!("{name}#{i}"), frames)));
+        } else {
+            let features = featurize_file(path, mel, limits).with_context(|| format!("reading {}", path.display()))?;
+            out.push((name, features.data));
+        }
+    }
+    Ok(out)
 }

@@ -11,6 +11,7 @@ mod layout;
 mod learn;
 mod numerics;
 mod protocol;
+mod sequences;
 mod simulate;
 mod training;
 mod util;

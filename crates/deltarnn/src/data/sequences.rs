@@ -213,26 +213,7 @@ pub fn split_from_bytes(path: &Path, bytes: &[u8]) -> Result<SequenceFile> {
     if let Some(unknown) = st.names().into_iter().find(|n| !known.contains(&n.as_str())) {
         return Err(bad(format!("unknown tensor '{unknown}' (a sequences file holds {})", known.join(", "))));
     }
-    let features = st.tensor(FEATURES).ok_or_else(|| bad(format!("no '{FEATURES}' tensor (frames x features)")))?;
-    let &[total_frames, n_features] = features.shape() else {
-        return Err(bad(format!("'{FEATURES}' has shape {:?}, expected (frames, features)", features.shape())));
-    };
-    if n_features == 0 {
-        return Err(bad(format!("'{FEATURES}' has no feature per frame")));
-    }
-    let values = tensorfile::floats(path, FEATURES, &features)?;
-    let lengths =
-        ints(path, &st, LENGTHS)?.ok_or_else(|| bad(format!("no '{LENGTHS}' tensor (frames per sequence)")))?;
-    if lengths.is_empty() {
-        return Err(bad("no sequence ('lengths' is empty)".into()));
-    }
-    if let Some(i) = lengths.iter().position(|&n| n < 1) {
-        return Err(bad(format!("sequence {i} has length {}; every sequence needs at least 1 frame", lengths[i])));
-    }
-    let sum: i64 = lengths.iter().sum();
-    if sum != total_frames as i64 {
-        return Err(bad(format!("the lengths sum to {sum} frames, '{FEATURES}' has {total_frames}")));
-    }
+    let Frames { n_features, total_frames, lengths, values } = frames_of(path, &st)?;
     let label_of = |i: usize, v: i64, background: bool| -> Result<Option<usize>> {
         match v {
             -1 if background => Ok(None),
@@ -288,6 +269,68 @@ pub fn split_from_bytes(path: &Path, bytes: &[u8]) -> Result<SequenceFile> {
     let file = SequenceFile { n_features, sequences, classes };
     file.check(None).map_err(bad)?;
     Ok(file)
+}
+
+/// A sequences file's frames: the features tensor and the lengths, checked against each other.
+struct Frames {
+    n_features: usize,
+    total_frames: usize,
+    lengths: Vec<i64>,
+    /// total_frames x n_features, row-major.
+    values: Vec<f64>,
+}
+
+fn frames_of(path: &Path, st: &tensorfile::Parsed<'_>) -> Result<Frames> {
+    let bad = |reason: String| Error::Dataset { path: path.to_path_buf(), reason };
+    let features = st.tensor(FEATURES).ok_or_else(|| bad(format!("no '{FEATURES}' tensor (frames x features)")))?;
+    let &[total_frames, n_features] = features.shape() else {
+        return Err(bad(format!("'{FEATURES}' has shape {:?}, expected (frames, features)", features.shape())));
+    };
+    if n_features == 0 {
+        return Err(bad(format!("'{FEATURES}' has no feature per frame")));
+    }
+    let values = tensorfile::floats(path, FEATURES, &features)?;
+    let lengths =
+        ints(path, st, LENGTHS)?.ok_or_else(|| bad(format!("no '{LENGTHS}' tensor (frames per sequence)")))?;
+    if lengths.is_empty() {
+        return Err(bad("no sequence ('lengths' is empty)".into()));
+    }
+    if let Some(i) = lengths.iter().position(|&n| n < 1) {
+        return Err(bad(format!("sequence {i} has length {}; every sequence needs at least 1 frame", lengths[i])));
+    }
+    let sum: i64 = lengths.iter().sum();
+    if sum != total_frames as i64 {
+        return Err(bad(format!("the lengths sum to {sum} frames, '{FEATURES}' has {total_frames}")));
+    }
+    Ok(Frames { n_features, total_frames, lengths, values })
+}
+
+/// The sequences of a file with `features` and `lengths` (labels, if any, are not read): for
+/// classifying new data (`deltarnn infer`). Returns the features per frame and each sequence's
+/// frames (row-major, as stored), every value checked finite.
+pub fn read_features(path: &Path) -> Result<(usize, Vec<Vec<f32>>)> {
+    let bytes = tensorfile::read_bytes(path)?;
+    let st = tensorfile::parse(path, &bytes)?;
+    let Frames { n_features, lengths, values, .. } = frames_of(path, &st)?;
+    let mut out = Vec::with_capacity(lengths.len());
+    let mut start = 0;
+    for (i, &n) in lengths.iter().enumerate() {
+        let frames: Vec<f32> =
+            values[start * n_features..(start + n as usize) * n_features].iter().map(|&v| v as f32).collect();
+        start += n as usize;
+        if let Some(k) = frames.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Dataset {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "sequence {i} has a non-finite value at frame {}, feature {}",
+                    k / n_features,
+                    k % n_features
+                ),
+            });
+        }
+        out.push(frames);
+    }
+    Ok((n_features, out))
 }
 
 /// The integer tensor `name` as a flat list, if the file has it (1-D only).
