@@ -28,3 +28,5 @@ rm -rf target/wheels
 cd target
 "$venv/bin/python" -c "import deltarnn; print('deltarnn', deltarnn.__version__, 'from', deltarnn.__file__)"
 "$venv/bin/python" -m pytest -q ../crates/deltarnn-py/tests
+# The README's non-speech example, end to end (generated data, a few seconds).
+"$venv/bin/python" ../crates/deltarnn-py/examples/control_charts.py "$(mktemp -d)"
