@@ -198,8 +198,8 @@ impl PyModel {
     }
 
     /// Features per frame.
-    #[getter]
-    fn n_features_(&self) -> usize {
+    #[getter(n_features)]
+    fn features_per_frame(&self) -> usize {
         self.n_features()
     }
 

@@ -81,6 +81,7 @@ def test_a_checkpoint_round_trips(tmp_path):
     model.save(path)
     again = deltarnn.Model.load(path)
     assert again.classes == ["slow", "fast", "square"] and again.thresholds == (0.05, 0.1)
+    assert (again.n_features, again.n_classes, again.hidden, again.layers, again.cell) == (3, 3, 16, 1, "lstm")
     x = train[0][1]
     assert np.array_equal(again.forward(x)["logits"], model.forward(x)["logits"])
 

@@ -125,7 +125,7 @@ def to_torch(model: Model) -> Tuple[nn.Module, nn.Linear]:
     output, column 0 background)."""
     weights = model.weights()
     rnn_class = {"lstm": nn.LSTM, "gru": nn.GRU}[model.cell]
-    rnn = rnn_class(model.n_features_, model.hidden, num_layers=model.layers, batch_first=True)
+    rnn = rnn_class(model.n_features, model.hidden, num_layers=model.layers, batch_first=True)
     fc = nn.Linear(model.hidden, model.n_classes + 1)
     with torch.no_grad():
         for name, p in rnn.named_parameters():
