@@ -9,7 +9,7 @@
 //! garbage, which training reports as an overflow instead of using.
 //!
 //! Shapes: `weights` is rows x columns stored column by column (`weights[j * rows + r]` is
-//! W[r][j], so a fired column's rows are contiguous, as the RTL streams them); `dw` the same;
+//! `W[r][j]`, so a fired column's rows are contiguous, as the RTL streams them); `dw` the same;
 //! `idx` the fired columns of one step, ascending; `vals` their delta words; `grads` one step's G
 //! (rows words). Each output keeps the RTL's order of its own sum; the loops run over
 //! independent sums innermost (rows for MxV and VxV, columns for MTxV), so they overlap.
