@@ -8,6 +8,7 @@ use crate::arrays::{matrix, sequence_list};
 use crate::error::invalid;
 use crate::model::PyModel;
 use deltarnn::checkpoint::{from_pytorch_tensors, to_named_tensors};
+use deltarnn::data::sequences::check_finite;
 use deltarnn::nn::{Mode, Model, Params, SequenceTape};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
@@ -74,12 +75,7 @@ pub fn forward_batch<'py>(
     dense: bool,
 ) -> PyResult<(Bound<'py, PyList>, PyTape)> {
     let inputs = sequence_list(sequences, model.bundle.model.config.n_features, "sequences")?;
-    if let Some((i, k)) =
-        inputs.iter().enumerate().find_map(|(i, x)| x.iter().position(|v| !v.is_finite()).map(|k| (i, k)))
-    {
-        let n = model.bundle.model.config.n_features;
-        return Err(invalid(format!("sequences[{i}] has a non-finite value at frame {}, feature {}", k / n, k % n)));
-    }
+    check_finite(&inputs, model.bundle.model.config.n_features).map_err(invalid)?;
     let (network, mode) = (&model.bundle.model, model.mode(dense));
     let tapes: Vec<SequenceTape<f32>> = py.detach(|| {
         inputs

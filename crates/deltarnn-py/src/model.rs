@@ -5,6 +5,7 @@ use crate::arrays::{matrix, sequence_file, sequence_list};
 use crate::error::{invalid, library};
 use deltarnn::audio::{FeatureConfig, Normalizer};
 use deltarnn::bundle::Bundle;
+use deltarnn::data::sequences::check_finite;
 use deltarnn::data::{Example, LabelMap};
 use deltarnn::nn::loss::Readout;
 use deltarnn::nn::{init_params, CellKind, ModelConfig, SequenceTape};
@@ -82,16 +83,7 @@ impl PyModel {
     /// Normalised frames of a list of sequences.
     fn normalised(&self, sequences: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<f32>>> {
         let mut frames = sequence_list(sequences, self.n_features(), "sequences")?;
-        for (i, f) in frames.iter().enumerate() {
-            if let Some(k) = f.iter().position(|v| !v.is_finite()) {
-                let n = self.n_features();
-                return Err(invalid(format!(
-                    "sequences[{i}] has a non-finite value at frame {}, feature {}",
-                    k / n,
-                    k % n
-                )));
-            }
-        }
+        check_finite(&frames, self.n_features()).map_err(invalid)?;
         frames.iter_mut().for_each(|f| self.bundle.normalizer.apply(f));
         Ok(frames)
     }

@@ -30,7 +30,7 @@ def _weights_of(rnn: nn.Module, fc: nn.Linear) -> dict:
 class _DeltaFunction(torch.autograd.Function):
     """Forward: deltarnn's Delta forward over a batch of sequences (the module's current
     weights); backward: its sparse BPTT given dL/dlogits. Inputs: the module, the number of
-    sequences, the sequences, then the parameters in ``_parameter_names`` order."""
+    sequences, the sequences, then the parameters in ``_named_parameters`` order."""
 
     @staticmethod
     def forward(ctx, module: "DeltaRNN", n_sequences: int, *tensors: torch.Tensor):
@@ -50,7 +50,7 @@ class _DeltaFunction(torch.autograd.Function):
         # Raises when the weights changed after this forward pass (the tape would be stale).
         grads, dxs = _native.backward_batch(module._model, ctx.tape, upstream, l1_beta=module.l1_beta)
         dx = [torch.from_numpy(np.ascontiguousarray(d)) for d in dxs]
-        params = [torch.from_numpy(np.ascontiguousarray(grads[name])) for name in module._parameter_names]
+        params = [torch.from_numpy(np.ascontiguousarray(grads[name])) for name, _ in module._named_parameters()]
         return (None, None, *dx, *params)
 
 
@@ -83,35 +83,27 @@ class DeltaRNN(nn.Module):
         self._model = Model(
             n_features, n_classes, cell=cell, hidden=hidden, layers=layers, theta_x=theta_x, theta_h=theta_h, seed=seed
         )
-        rnn_class = {"lstm": nn.LSTM, "gru": nn.GRU}[self._model.cell]
-        self.rnn = rnn_class(n_features, hidden, num_layers=layers, batch_first=True)
-        self.fc = nn.Linear(hidden, n_classes + 1)
-        self._load(self._model.weights())
+        self.rnn, self.fc = to_torch(self._model)
         self.l1_beta, self.dense = l1_beta, dense
         self._synced = None
-        self._parameter_names = [f"rnn.{k}" for k, _ in self.rnn.named_parameters()] + [
-            f"fc.{k}" for k, _ in self.fc.named_parameters()
-        ]
 
-    def _load(self, weights: dict) -> None:
-        with torch.no_grad():
-            for name, p in self.rnn.named_parameters():
-                p.copy_(torch.from_numpy(weights[f"rnn.{name}"]))
-            for name, p in self.fc.named_parameters():
-                p.copy_(torch.from_numpy(weights[f"fc.{name}"]))
+    def _named_parameters(self) -> List[Tuple[str, nn.Parameter]]:
+        """The parameters under the checkpoint's names, in the order the Function takes them."""
+        return [(f"rnn.{k}", p) for k, p in self.rnn.named_parameters()] + [
+            (f"fc.{k}", p) for k, p in self.fc.named_parameters()
+        ]
 
     def _sync(self):
         """The native model with this module's current weights (copied again only when a
         parameter changed: PyTorch counts in-place changes in ``Tensor._version``)."""
-        params = list(self.rnn.parameters()) + list(self.fc.parameters())
-        key = tuple((id(p), p._version) for p in params)
+        key = tuple((id(p), p._version) for _, p in self._named_parameters())
         if key != self._synced:
             self._model.set_weights(_weights_of(self.rnn, self.fc))
             self._synced = key
         return self._model
 
     def forward(self, sequences: Sequence[torch.Tensor]) -> List[torch.Tensor]:
-        params = [p for _, p in self.rnn.named_parameters()] + [p for _, p in self.fc.named_parameters()]
+        params = [p for _, p in self._named_parameters()]
         return list(_DeltaFunction.apply(self, len(sequences), *sequences, *params))
 
     def to_model(self) -> Model:

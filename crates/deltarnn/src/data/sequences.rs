@@ -100,9 +100,8 @@ impl SequenceFile {
                     self.n_features
                 ));
             }
-            if let Some(k) = s.frames.iter().position(|v| !v.is_finite()) {
-                let (frame, feature) = (k / self.n_features, k % self.n_features);
-                return Err(format!("sequence {i} has a non-finite value at frame {frame}, feature {feature}"));
+            if let Some(message) = non_finite(i, &s.frames, self.n_features) {
+                return Err(message);
             }
             if let SequenceLabels::Frames(labels) = &s.labels {
                 if labels.len() != frames {
@@ -213,7 +212,8 @@ pub fn split_from_bytes(path: &Path, bytes: &[u8]) -> Result<SequenceFile> {
     if let Some(unknown) = st.names().into_iter().find(|n| !known.contains(&n.as_str())) {
         return Err(bad(format!("unknown tensor '{unknown}' (a sequences file holds {})", known.join(", "))));
     }
-    let Frames { n_features, total_frames, lengths, values } = frames_of(path, &st)?;
+    let frames = frames_of(path, &st)?;
+    let (total_frames, lengths) = (frames.total_frames, &frames.lengths);
     let label_of = |i: usize, v: i64, background: bool| -> Result<Option<usize>> {
         match v {
             -1 if background => Ok(None),
@@ -240,15 +240,11 @@ pub fn split_from_bytes(path: &Path, bytes: &[u8]) -> Result<SequenceFile> {
             if frame_labels.len() != total_frames {
                 return Err(bad(format!("{} frame labels for {total_frames} frames", frame_labels.len())));
             }
-            let mut out = Vec::with_capacity(lengths.len());
-            let mut start = 0;
-            for (i, &n) in lengths.iter().enumerate() {
-                let frames = &frame_labels[start..start + n as usize];
-                start += n as usize;
-                let classes = frames.iter().map(|&v| label_of(i, v, true)).collect::<Result<Vec<_>>>()?;
-                out.push(SequenceLabels::Frames(classes));
-            }
-            out
+            let per_sequence = frames.spans().enumerate().map(|(i, span)| {
+                let classes = frame_labels[span].iter().map(|&v| label_of(i, v, true));
+                classes.collect::<Result<Vec<_>>>().map(SequenceLabels::Frames)
+            });
+            per_sequence.collect::<Result<_>>()?
         }
     };
     let classes = match st.metadata().get(CLASSES) {
@@ -258,15 +254,10 @@ pub fn split_from_bytes(path: &Path, bytes: &[u8]) -> Result<SequenceFile> {
                 .map_err(|e| bad(format!("metadata '{CLASSES}' is not a JSON list of names ({e})")))?,
         ),
     };
-    let mut sequences = Vec::with_capacity(lengths.len());
-    let mut start = 0;
-    for (&n, labels) in lengths.iter().zip(labels) {
-        let (from, to) = (start * n_features, (start + n as usize) * n_features);
-        start += n as usize;
-        // f64 values beyond f32's range become infinities, which the check below refuses.
-        sequences.push(Sequence { frames: values[from..to].iter().map(|&v| v as f32).collect(), labels });
-    }
-    let file = SequenceFile { n_features, sequences, classes };
+    // f64 values beyond f32's range become infinities, which the check below refuses.
+    let sequences =
+        frames.sequences().into_iter().zip(labels).map(|(frames, labels)| Sequence { frames, labels }).collect();
+    let file = SequenceFile { n_features: frames.n_features, sequences, classes };
     file.check(None).map_err(bad)?;
     Ok(file)
 }
@@ -278,6 +269,23 @@ struct Frames {
     lengths: Vec<i64>,
     /// total_frames x n_features, row-major.
     values: Vec<f64>,
+}
+
+impl Frames {
+    /// Each sequence's range of frames.
+    fn spans(&self) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+        self.lengths.iter().scan(0usize, |start, &n| {
+            let span = *start..*start + n as usize;
+            *start = span.end;
+            Some(span)
+        })
+    }
+
+    /// Each sequence's frames as f32, row-major.
+    fn sequences(&self) -> Vec<Vec<f32>> {
+        let n = self.n_features;
+        self.spans().map(|span| self.values[span.start * n..span.end * n].iter().map(|&v| v as f32).collect()).collect()
+    }
 }
 
 fn frames_of(path: &Path, st: &tensorfile::Parsed<'_>) -> Result<Frames> {
@@ -311,26 +319,28 @@ fn frames_of(path: &Path, st: &tensorfile::Parsed<'_>) -> Result<Frames> {
 pub fn read_features(path: &Path) -> Result<(usize, Vec<Vec<f32>>)> {
     let bytes = tensorfile::read_bytes(path)?;
     let st = tensorfile::parse(path, &bytes)?;
-    let Frames { n_features, lengths, values, .. } = frames_of(path, &st)?;
-    let mut out = Vec::with_capacity(lengths.len());
-    let mut start = 0;
-    for (i, &n) in lengths.iter().enumerate() {
-        let frames: Vec<f32> =
-            values[start * n_features..(start + n as usize) * n_features].iter().map(|&v| v as f32).collect();
-        start += n as usize;
-        if let Some(k) = frames.iter().position(|v| !v.is_finite()) {
-            return Err(Error::Dataset {
-                path: path.to_path_buf(),
-                reason: format!(
-                    "sequence {i} has a non-finite value at frame {}, feature {}",
-                    k / n_features,
-                    k % n_features
-                ),
-            });
-        }
-        out.push(frames);
+    let frames = frames_of(path, &st)?;
+    let sequences = frames.sequences();
+    check_finite(&sequences, frames.n_features)
+        .map_err(|reason| Error::Dataset { path: path.to_path_buf(), reason })?;
+    Ok((frames.n_features, sequences))
+}
+
+/// The message naming the first non-finite value of sequence `index` (frames x `n_features`,
+/// row-major), if it has one.
+pub fn non_finite(index: usize, frames: &[f32], n_features: usize) -> Option<String> {
+    let k = frames.iter().position(|v| !v.is_finite())?;
+    let n = n_features.max(1);
+    Some(format!("sequence {index} has a non-finite value at frame {}, feature {}", k / n, k % n))
+}
+
+/// Checks that every value of `sequences` (each frames x `n_features`) is finite; the message
+/// names the first that is not ([`non_finite`]).
+pub fn check_finite(sequences: &[Vec<f32>], n_features: usize) -> std::result::Result<(), String> {
+    match sequences.iter().enumerate().find_map(|(i, frames)| non_finite(i, frames, n_features)) {
+        Some(message) => Err(message),
+        None => Ok(()),
     }
-    Ok((n_features, out))
 }
 
 /// The integer tensor `name` as a flat list, if the file has it (1-D only).

@@ -349,9 +349,7 @@ mod tests {
                 .unwrap();
                 // The simulator's tile on the same words: the steps that fired anything.
                 // The tile holds its weights row by row.
-                let by_column = l.combined_weight_words(&dp, &tape).unwrap();
-                let weights: Vec<u16> =
-                    (0..16).flat_map(|r| (0..16).map(move |j| (r, j))).map(|(r, j)| by_column[j * 16 + r]).collect();
+                let weights = crate::sim::rtl::tile::transpose(&l.combined_weight_words(&dp, &tape).unwrap(), 16, 16);
                 let fired: Vec<usize> =
                     (0..steps).filter(|&t| !l.step_words(&dp, &tape, t).unwrap().idx.is_empty()).collect();
                 let tile = Tile {

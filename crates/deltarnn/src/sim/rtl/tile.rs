@@ -182,7 +182,7 @@ impl Tile {
 }
 
 /// The transpose of a rows x columns row-major matrix (its column-by-column storage).
-fn transpose(a: &[u16], rows: usize, cols: usize) -> Vec<u16> {
+pub(crate) fn transpose(a: &[u16], rows: usize, cols: usize) -> Vec<u16> {
     (0..cols).flat_map(|j| (0..rows).map(move |r| a[r * cols + j])).collect()
 }
 
