@@ -15,7 +15,7 @@ pub(crate) mod simd;
 
 pub use matrix::ColMajor;
 pub use real::{exp_f32, sigmoid_f32, tanh_f32, Real};
-pub use simd::wide_available;
+pub use simd::{avx512_available, wide_available};
 
 use simd::dispatch;
 
@@ -268,6 +268,13 @@ pub fn all_finite<T: Real>(values: &[T]) -> bool {
         sums = add(sums, sub(v, v));
     }
     blocks.remainder().iter().all(|v| v.is_finite()) && sums.iter().all(|&s| s == T::ZERO)
+}
+
+/// The first `W` elements of `s` as an array value (bodies written over a lane count, see
+/// `simd::dispatch`).
+#[inline(always)]
+pub fn lanes_n<const W: usize, T: Real>(s: &[T]) -> [T; W] {
+    s[..W].try_into().expect("W elements")
 }
 
 /// The first [`LANES`] elements of `s` as an array value.

@@ -4,7 +4,7 @@
 //! memory into gates and states, and gate gradients back into dL/dM.
 
 use crate::kernels::simd::dispatch;
-use crate::kernels::{lanes, Real, LANES};
+use crate::kernels::{lanes_n, Real};
 
 dispatch! {
     /// One LSTM step from the memory M_t.
@@ -15,7 +15,7 @@ dispatch! {
     /// c_t = f c_{t-1} + i g, h_t = o tanh(c_t).
     pub fn lstm_forward_step / lstm_forward_step_portable <T: Real>(
         gates: &mut [T], cell: &mut [T], h: &mut [T], memory: &[T], c_prev: &[T]
-    ) => lstm_forward_body;
+    ) => lstm_forward_body::<lanes>;
 }
 
 dispatch! {
@@ -28,19 +28,7 @@ dispatch! {
     /// gG = dc i (1-g^2); gO = dh tanh(c) o(1-o) (spec section 3).
     pub fn lstm_backward_step / lstm_backward_step_portable <T: Real>(
         dmemory: &mut [T], carry: &mut [T], dh: &[T], gates: &[T], cell: &[T], c_prev: &[T]
-    ) => lstm_backward_body;
-}
-
-/// One unit of the forward step: (i, f, g, o, c, tanh c, h) from the four pre-activations.
-#[inline(always)]
-fn forward_unit<T: Real>(m_i: T, m_f: T, m_g: T, m_o: T, c_prev: T) -> [T; 7] {
-    let i = m_i.sigmoid();
-    let f = m_f.sigmoid();
-    let g = m_g.tanh();
-    let o = m_o.sigmoid();
-    let c = f * c_prev + i * g;
-    let t = c.tanh();
-    [i, f, g, o, c, t, o * t]
+    ) => lstm_backward_body::<lanes>;
 }
 
 /// One unit of the backward step: (dM_i, dM_f, dM_g, dM_o, carry) from dh, the carried dc and
@@ -55,51 +43,82 @@ fn backward_unit<T: Real>(dh: T, carry: T, i: T, f: T, g: T, o: T, tanh_c: T, c_
 
 #[inline(always)]
 #[track_caller]
-fn lstm_forward_body<T: Real>(gates: &mut [T], cell: &mut [T], h: &mut [T], memory: &[T], c_prev: &[T]) {
+fn lstm_forward_body<const W: usize, T: Real>(
+    gates: &mut [T],
+    cell: &mut [T],
+    h: &mut [T],
+    memory: &[T],
+    c_prev: &[T],
+) {
     let n = h.len();
     assert_eq!(memory.len(), 4 * n, "memory length");
     assert_eq!(gates.len(), 4 * n, "gates length");
     assert_eq!(cell.len(), 2 * n, "cell length");
     assert_eq!(c_prev.len(), n, "c_prev length");
-    let (m_i, rest) = memory.split_at(n);
-    let (m_f, rest) = rest.split_at(n);
-    let (m_g, m_o) = rest.split_at(n);
-    let (g_i, rest) = gates.split_at_mut(n);
-    let (g_f, rest) = rest.split_at_mut(n);
+    // Two passes: first the four gates of every unit (independent of each other, so the
+    // transcendentals of many units are in flight at once), then the cell and h_t, whose
+    // tanh c_t waits on the gates.
+    let (sigmoid_if, rest) = gates.split_at_mut(2 * n);
     let (g_g, g_o) = rest.split_at_mut(n);
+    map_lanes::<W, T>(sigmoid_if, &memory[..2 * n], T::sigmoid);
+    map_lanes::<W, T>(g_g, &memory[2 * n..3 * n], T::tanh);
+    map_lanes::<W, T>(g_o, &memory[3 * n..], T::sigmoid);
+    let (g_i, g_f) = sigmoid_if.split_at(n);
     let (c, tanh_c) = cell.split_at_mut(n);
-    let full = n / LANES * LANES;
-    // LANES units at a time as array values: all loads, then the math, then all stores, so the
+    let full = n / W * W;
+    // W units at a time as array values: all loads, then the math, then all stores, so the
     // compiler turns each lane-wise operation into one vector instruction.
-    for k in (0..full).step_by(LANES) {
-        let (mut i, mut f, mut g, mut o) = (lanes(&m_i[k..]), lanes(&m_f[k..]), lanes(&m_g[k..]), lanes(&m_o[k..]));
-        let p = lanes(&c_prev[k..]);
-        let (mut ck, mut t, mut hk) = ([T::ZERO; LANES], [T::ZERO; LANES], [T::ZERO; LANES]);
-        for l in 0..LANES {
-            i[l] = i[l].sigmoid();
-            f[l] = f[l].sigmoid();
-            g[l] = g[l].tanh();
-            o[l] = o[l].sigmoid();
+    for k in (0..full).step_by(W) {
+        let (i, f, g, o): ([T; W], [T; W], [T; W], [T; W]) =
+            (lanes_n(&g_i[k..]), lanes_n(&g_f[k..]), lanes_n(&g_g[k..]), lanes_n(&g_o[k..]));
+        let p: [T; W] = lanes_n(&c_prev[k..]);
+        let (mut ck, mut t, mut hk) = ([T::ZERO; W], [T::ZERO; W], [T::ZERO; W]);
+        for l in 0..W {
             ck[l] = f[l] * p[l] + i[l] * g[l];
             t[l] = ck[l].tanh();
             hk[l] = o[l] * t[l];
         }
-        for (out, values) in [&mut *g_i, &mut *g_f, &mut *g_g, &mut *g_o, &mut *c, &mut *tanh_c, &mut *h]
-            .into_iter()
-            .zip([i, f, g, o, ck, t, hk])
-        {
-            out[k..k + LANES].copy_from_slice(&values);
+        for (out, values) in [&mut *c, &mut *tanh_c, &mut *h].into_iter().zip([ck, t, hk]) {
+            out[k..k + W].copy_from_slice(&values);
         }
     }
     for k in full..n {
-        let [i, f, g, o, ck, t, hk] = forward_unit(m_i[k], m_f[k], m_g[k], m_o[k], c_prev[k]);
-        (g_i[k], g_f[k], g_g[k], g_o[k], c[k], tanh_c[k], h[k]) = (i, f, g, o, ck, t, hk);
+        c[k] = g_f[k] * c_prev[k] + g_i[k] * g_g[k];
+        tanh_c[k] = c[k].tanh();
+        h[k] = g_o[k] * tanh_c[k];
+    }
+}
+
+/// `out[k] = op(input[k])`, `W` elements at a time as array values (so each lane-wise step is
+/// one vector instruction), then the tail.
+#[inline(always)]
+fn map_lanes<const W: usize, T: Real>(out: &mut [T], input: &[T], op: impl Fn(T) -> T) {
+    assert_eq!(out.len(), input.len(), "map lengths");
+    let mut outs = out.chunks_exact_mut(W);
+    let mut ins = input.chunks_exact(W);
+    for (o, x) in (&mut outs).zip(&mut ins) {
+        let x: [T; W] = lanes_n(x);
+        let mut y = [T::ZERO; W];
+        for l in 0..W {
+            y[l] = op(x[l]);
+        }
+        o.copy_from_slice(&y);
+    }
+    for (o, &x) in outs.into_remainder().iter_mut().zip(ins.remainder()) {
+        *o = op(x);
     }
 }
 
 #[inline(always)]
 #[track_caller]
-fn lstm_backward_body<T: Real>(dmemory: &mut [T], carry: &mut [T], dh: &[T], gates: &[T], cell: &[T], c_prev: &[T]) {
+fn lstm_backward_body<const W: usize, T: Real>(
+    dmemory: &mut [T],
+    carry: &mut [T],
+    dh: &[T],
+    gates: &[T],
+    cell: &[T],
+    c_prev: &[T],
+) {
     let n = dh.len();
     assert_eq!(dmemory.len(), 4 * n, "dmemory length");
     assert_eq!(carry.len(), n, "carry length");
@@ -113,20 +132,21 @@ fn lstm_backward_body<T: Real>(dmemory: &mut [T], carry: &mut [T], dh: &[T], gat
     let (d_i, rest) = dmemory.split_at_mut(n);
     let (d_f, rest) = rest.split_at_mut(n);
     let (d_g, d_o) = rest.split_at_mut(n);
-    let full = n / LANES * LANES;
-    for k in (0..full).step_by(LANES) {
-        let (a, cr) = (lanes(&dh[k..]), lanes(&carry[k..]));
-        let (i, f, g, o) = (lanes(&g_i[k..]), lanes(&g_f[k..]), lanes(&g_g[k..]), lanes(&g_o[k..]));
-        let (t, p) = (lanes(&tanh_c[k..]), lanes(&c_prev[k..]));
-        let mut units = [[T::ZERO; LANES]; 5];
-        for l in 0..LANES {
+    let full = n / W * W;
+    for k in (0..full).step_by(W) {
+        let (a, cr): ([T; W], [T; W]) = (lanes_n(&dh[k..]), lanes_n(&carry[k..]));
+        let (i, f, g, o): ([T; W], [T; W], [T; W], [T; W]) =
+            (lanes_n(&g_i[k..]), lanes_n(&g_f[k..]), lanes_n(&g_g[k..]), lanes_n(&g_o[k..]));
+        let (t, p): ([T; W], [T; W]) = (lanes_n(&tanh_c[k..]), lanes_n(&c_prev[k..]));
+        let mut units = [[T::ZERO; W]; 5];
+        for l in 0..W {
             let u = backward_unit(a[l], cr[l], i[l], f[l], g[l], o[l], t[l], p[l]);
             for q in 0..5 {
                 units[q][l] = u[q];
             }
         }
         for (out, values) in [&mut *d_i, &mut *d_f, &mut *d_g, &mut *d_o, &mut *carry].into_iter().zip(&units) {
-            out[k..k + LANES].copy_from_slice(values);
+            out[k..k + W].copy_from_slice(values);
         }
     }
     for k in full..n {

@@ -11,6 +11,7 @@
 //! training epoch on a cached dataset, 1 thread and all threads), `update` (the batch-1
 //! incremental update of `deltarnn learn --online`).
 
+mod batch;
 mod epoch;
 mod kernels;
 mod step;
@@ -46,6 +47,10 @@ pub struct Args {
     /// Fired fraction of the Delta network in the batch section.
     #[arg(long, default_value_t = 0.2)]
     batch_fired: f64,
+    /// Threads of the batch section: the batch is cut into this many parts whose gradients run
+    /// in parallel, timed by the wall clock (one thread: by the thread's CPU time).
+    #[arg(long, default_value_t = 1)]
+    batch_threads: usize,
     /// Seed for the models and the synthetic inputs.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -103,6 +108,9 @@ pub fn run(args: Args) -> Result<()> {
     if args.batch == 0 {
         bail!("--batch must be at least 1");
     }
+    if args.batch_threads == 0 || args.batch_threads > args.batch {
+        bail!("--batch-threads must be between 1 and --batch ({}), got {}", args.batch, args.batch_threads);
+    }
     if let Some(f) = args.fired.iter().chain([&args.batch_fired]).find(|f| !(**f > 0.0 && **f <= 1.0)) {
         bail!("fired fractions must be in (0, 1], got {f}");
     }
@@ -127,7 +135,9 @@ pub fn run(args: Args) -> Result<()> {
         match section {
             Section::Kernels => kernels::run(&out, &shapes, &args.fired, args.repeats, args.seed),
             Section::Step => step::run_steps(&out, &shapes, &args.fired, &settings),
-            Section::Batch => step::run_batches(&out, &shapes, args.batch, args.batch_fired, &settings),
+            Section::Batch => {
+                batch::run_batches(&out, &shapes, args.batch, args.batch_fired, args.batch_threads, &settings)
+            }
             Section::Epoch => epoch::run(&out, &args.epoch, &settings)?,
             Section::Update => update::run(&out, &args.fired, &settings),
         }
@@ -158,6 +168,38 @@ impl Output {
     }
 }
 
+/// What a timed section measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// The calling thread's CPU time: single-threaded work on a shared machine, immune to the
+    /// time the thread spends descheduled.
+    ThreadCpu,
+    /// The wall clock: work on several threads.
+    Wall,
+}
+
+impl Clock {
+    /// The name in tables and JSON records.
+    pub fn name(self) -> &'static str {
+        match self {
+            Clock::ThreadCpu => "thread_cpu",
+            Clock::Wall => "wall",
+        }
+    }
+
+    /// Seconds `work` took on this clock.
+    pub fn seconds(self, work: impl FnOnce()) -> f64 {
+        match self {
+            Clock::ThreadCpu => cpu_seconds(work),
+            Clock::Wall => {
+                let start = std::time::Instant::now();
+                work();
+                start.elapsed().as_secs_f64()
+            }
+        }
+    }
+}
+
 /// Thread CPU seconds `work` took: single-threaded work on a shared machine, immune to the
 /// time the thread spends descheduled.
 pub fn cpu_seconds(work: impl FnOnce()) -> f64 {
@@ -169,20 +211,20 @@ pub fn cpu_seconds(work: impl FnOnce()) -> f64 {
 /// Times `a` and `b` alternately, `warmup` untimed pairs then `repeats` timed pairs; returns
 /// the median thread CPU seconds of each.
 pub fn alternate(warmup: usize, repeats: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64) {
-    let medians = alternate_all(warmup, repeats, &mut [&mut a, &mut b]);
+    let medians = alternate_all(Clock::ThreadCpu, warmup, repeats, &mut [&mut a, &mut b]);
     (medians[0], medians[1])
 }
 
-/// Times every variant in turn (A, B, C, A, B, C, ...), `warmup` untimed rounds then `repeats`
-/// timed rounds; returns the median thread CPU seconds of each, in the given order.
-pub fn alternate_all(warmup: usize, repeats: usize, variants: &mut [&mut dyn FnMut()]) -> Vec<f64> {
+/// Times every variant in turn (A, B, C, A, B, C, ...) on `clock`, `warmup` untimed rounds then
+/// `repeats` timed rounds; returns the median seconds of each, in the given order.
+pub fn alternate_all(clock: Clock, warmup: usize, repeats: usize, variants: &mut [&mut dyn FnMut()]) -> Vec<f64> {
     for _ in 0..warmup {
         variants.iter_mut().for_each(|run| run());
     }
     let mut times = vec![Vec::with_capacity(repeats); variants.len()];
     for _ in 0..repeats {
         for (run, samples) in variants.iter_mut().zip(&mut times) {
-            samples.push(cpu_seconds(run));
+            samples.push(clock.seconds(run));
         }
     }
     times.iter_mut().map(|samples| median(samples)).collect()
