@@ -64,7 +64,7 @@ dispatch! {
     /// Paper: M_t = M_{t-1} + W delta_t over the fired set F_t (spec section 2).
     pub fn spmv_forward / spmv_forward_portable <T: Real, C: Columns>(
         acc: &mut [T], w: &ColMajor<T>, columns: C, values: &[T]
-    ) => spmv_forward_body;
+    ) => spmv_forward_body::<lanes>;
 }
 
 dispatch! {
@@ -121,7 +121,9 @@ pub fn dense_backward<T: Real>(e: &mut [T], dw: &mut ColMajor<T>, w: &ColMajor<T
 
 #[inline(always)]
 #[track_caller]
-fn spmv_forward_body<T: Real, C: Columns>(acc: &mut [T], w: &ColMajor<T>, columns: C, values: &[T]) {
+/// `W` is unused: the row loops are plain iterators the compiler vectorises at the width the
+/// copy is compiled for (16 lanes with AVX-512), every row's sum in the same order.
+fn spmv_forward_body<const W: usize, T: Real, C: Columns>(acc: &mut [T], w: &ColMajor<T>, columns: C, values: &[T]) {
     assert_eq!(acc.len(), w.rows, "acc length");
     assert_eq!(values.len(), columns.count(), "values length");
     let n = columns.count();
@@ -268,6 +270,43 @@ pub fn all_finite<T: Real>(values: &[T]) -> bool {
         sums = add(sums, sub(v, v));
     }
     blocks.remainder().iter().all(|v| v.is_finite()) && sums.iter().all(|&s| s == T::ZERO)
+}
+
+/// `out[k] = op(input[k])`, `W` elements at a time as array values (so each lane-wise step is
+/// one vector instruction), then the tail.
+#[inline(always)]
+pub fn map_lanes<const W: usize, T: Real>(out: &mut [T], input: &[T], op: impl Fn(T) -> T) {
+    assert_eq!(out.len(), input.len(), "map lengths");
+    let mut outs = out.chunks_exact_mut(W);
+    let mut ins = input.chunks_exact(W);
+    for (o, x) in (&mut outs).zip(&mut ins) {
+        let x: [T; W] = lanes_n(x);
+        let mut y = [T::ZERO; W];
+        for l in 0..W {
+            y[l] = op(x[l]);
+        }
+        o.copy_from_slice(&y);
+    }
+    for (o, &x) in outs.into_remainder().iter_mut().zip(ins.remainder()) {
+        *o = op(x);
+    }
+}
+
+/// `values[k] = op(values[k])` in place, `W` elements at a time, then the tail.
+#[inline(always)]
+pub fn map_in_place<const W: usize, T: Real>(values: &mut [T], op: impl Fn(T) -> T) {
+    let mut blocks = values.chunks_exact_mut(W);
+    for block in &mut blocks {
+        let x: [T; W] = lanes_n(block);
+        let mut y = [T::ZERO; W];
+        for l in 0..W {
+            y[l] = op(x[l]);
+        }
+        block.copy_from_slice(&y);
+    }
+    for v in blocks.into_remainder() {
+        *v = op(*v);
+    }
 }
 
 /// The first `W` elements of `s` as an array value (bodies written over a lane count, see

@@ -1,7 +1,7 @@
 //! Per-frame softmax cross-entropy and the utterance decision.
 
 use crate::kernels::simd::dispatch;
-use crate::kernels::Real;
+use crate::kernels::{map_in_place, Real};
 
 /// Frames whose label is negative are ignored (padding or "don't care"; PyTorch's
 /// `ignore_index = -100` is one such value).
@@ -18,12 +18,12 @@ dispatch! {
     /// Labels must be below C (check with [`check_labels`] at the input boundary).
     pub fn frame_cross_entropy / frame_cross_entropy_portable <T: Real>(
         dlogits: &mut [T], logits: &[T], labels: &[i64], n_classes: usize, scale: f64
-    ) -> (f64, usize) => cross_entropy_body;
+    ) -> (f64, usize) => cross_entropy_body::<lanes>;
 }
 
 #[inline(always)]
 #[track_caller]
-fn cross_entropy_body<T: Real>(
+fn cross_entropy_body<const W: usize, T: Real>(
     dlogits: &mut [T],
     logits: &[T],
     labels: &[i64],
@@ -32,21 +32,32 @@ fn cross_entropy_body<T: Real>(
 ) -> (f64, usize) {
     assert_eq!(logits.len(), labels.len() * n_classes, "logits length");
     assert_eq!(dlogits.len(), logits.len(), "dlogits length");
+    // Three passes over the whole sequence: z - max per frame, then exp of every entry in one
+    // flat loop (whole vectors, no tail per frame), then per frame the sum, the loss and the
+    // gradient. Each value is the one a frame-by-frame loop computes, bit for bit.
+    let mut maxima = Vec::with_capacity(labels.len());
+    for (z, dz) in logits.chunks_exact(n_classes).zip(dlogits.chunks_exact_mut(n_classes)) {
+        let max = z.iter().copied().fold(z[0], |a, b| if b > a { b } else { a });
+        for (d, &v) in dz.iter_mut().zip(z) {
+            *d = v - max;
+        }
+        maxima.push(max);
+    }
+    map_in_place::<W, T>(dlogits, T::exp);
     let mut total = 0.0;
     let mut frames = 0;
-    for ((z, dz), &label) in logits.chunks_exact(n_classes).zip(dlogits.chunks_exact_mut(n_classes)).zip(labels) {
+    let step = T::from_f64(scale);
+    for (((z, dz), &label), &max) in
+        logits.chunks_exact(n_classes).zip(dlogits.chunks_exact_mut(n_classes)).zip(labels).zip(&maxima)
+    {
         if is_ignored(label) {
             dz.fill(T::ZERO);
             continue;
         }
         let label = label as usize;
         assert!(label < n_classes, "label {label} out of range");
-        let max = z.iter().copied().fold(z[0], |a, b| if b > a { b } else { a });
-        // exp(z - max) once per class, in the engine's precision (a vectorised loop); the sum of
-        // at most a few hundred terms in (0, 1] is exact enough in T, the loss sums in f64.
-        for (d, &v) in dz.iter_mut().zip(z) {
-            *d = (v - max).exp();
-        }
+        // The sum of at most a few hundred terms in (0, 1] is exact enough in T, the loss sums
+        // in f64.
         let mut sum_t = T::ZERO;
         for &d in dz.iter() {
             sum_t += d;
@@ -55,7 +66,6 @@ fn cross_entropy_body<T: Real>(
         total += max.to_f64() + sum.ln() - z[label].to_f64();
         frames += 1;
         let norm = T::from_f64(scale / sum);
-        let step = T::from_f64(scale);
         for d in dz.iter_mut() {
             *d *= norm;
         }

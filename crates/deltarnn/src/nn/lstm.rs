@@ -4,7 +4,7 @@
 //! memory into gates and states, and gate gradients back into dL/dM.
 
 use crate::kernels::simd::dispatch;
-use crate::kernels::{lanes_n, Real};
+use crate::kernels::{lanes_n, map_lanes, Real};
 
 dispatch! {
     /// One LSTM step from the memory M_t.
@@ -86,26 +86,6 @@ fn lstm_forward_body<const W: usize, T: Real>(
         c[k] = g_f[k] * c_prev[k] + g_i[k] * g_g[k];
         tanh_c[k] = c[k].tanh();
         h[k] = g_o[k] * tanh_c[k];
-    }
-}
-
-/// `out[k] = op(input[k])`, `W` elements at a time as array values (so each lane-wise step is
-/// one vector instruction), then the tail.
-#[inline(always)]
-fn map_lanes<const W: usize, T: Real>(out: &mut [T], input: &[T], op: impl Fn(T) -> T) {
-    assert_eq!(out.len(), input.len(), "map lengths");
-    let mut outs = out.chunks_exact_mut(W);
-    let mut ins = input.chunks_exact(W);
-    for (o, x) in (&mut outs).zip(&mut ins) {
-        let x: [T; W] = lanes_n(x);
-        let mut y = [T::ZERO; W];
-        for l in 0..W {
-            y[l] = op(x[l]);
-        }
-        o.copy_from_slice(&y);
-    }
-    for (o, &x) in outs.into_remainder().iter_mut().zip(ins.remainder()) {
-        *o = op(x);
     }
 }
 

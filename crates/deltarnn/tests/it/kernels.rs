@@ -3,6 +3,7 @@
 use deltarnn::kernels::{
     self, reference, spmv_backward, spmv_backward_portable, spmv_forward, spmv_forward_portable, AllColumns, ColMajor,
 };
+use deltarnn::nn::loss::{frame_cross_entropy, frame_cross_entropy_portable};
 use deltarnn::nn::{gru, lstm};
 use deltarnn::rng::Rng;
 
@@ -130,7 +131,7 @@ fn all_columns_equals_explicit_index_list() {
 #[test]
 fn gate_steps_fast_equal_twins_bit_for_bit() {
     let mut rng = Rng::seed(10);
-    for h in [1, 7, 8, 9, 33, 64] {
+    for h in [1, 7, 8, 9, 15, 16, 17, 31, 33, 64] {
         let r =
             |rng: &mut Rng, n: usize, s: f64| -> Vec<f32> { (0..n).map(|_| rng.uniform_range(-s, s) as f32).collect() };
         let memory = r(&mut rng, 4 * h, 6.0);
@@ -158,6 +159,50 @@ fn gate_steps_fast_equal_twins_bit_for_bit() {
         gru::gru_backward_step(&mut d1, &mut k1, &dh, &g1, &prev);
         gru::gru_backward_step_portable(&mut d2, &mut k2, &dh, &g1, &prev);
         assert_eq!((&d1, &k1), (&d2, &k2), "gru backward h={h}");
+    }
+}
+
+#[test]
+fn cross_entropy_fast_equals_twin_bit_for_bit() {
+    let mut rng = Rng::seed(12);
+    for classes in [1, 2, 7, 8, 15, 16, 17, 31, 36] {
+        for steps in [1, 3, 20] {
+            let logits: Vec<f32> = (0..steps * classes).map(|_| rng.uniform_range(-20.0, 20.0) as f32).collect();
+            let labels: Vec<i64> =
+                (0..steps).map(|t| if t % 5 == 4 { -1 } else { rng.below(classes) as i64 }).collect();
+            let (mut fast, mut twin) = (vec![f32::NAN; logits.len()], vec![f32::NAN; logits.len()]);
+            let a = frame_cross_entropy(&mut fast, &logits, &labels, classes, 0.25);
+            let b = frame_cross_entropy_portable(&mut twin, &logits, &labels, classes, 0.25);
+            assert_eq!(a.0.to_bits(), b.0.to_bits(), "loss, {classes} classes, {steps} steps");
+            assert_eq!(a.1, b.1);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fast), bits(&twin), "dlogits, {classes} classes, {steps} steps");
+        }
+    }
+}
+
+/// Set in the child processes of [`every_simd_level_equals_the_twins`].
+const CHILD: &str = "DELTARNN_SIMD_LEVEL_CHILD";
+
+/// The tests above compare the dispatched copy (the widest this CPU has) against the baseline
+/// compile. This runs them again in child processes with AVX-512 switched off (the AVX2 copy)
+/// and with every SIMD copy switched off, so that each copy is checked on a CPU that has it.
+#[test]
+fn every_simd_level_equals_the_twins() {
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    for (variable, level) in [("DELTARNN_NO_AVX512", "AVX2"), ("DELTARNN_NO_SIMD", "baseline")] {
+        let out = std::process::Command::new(&exe)
+            .args(["kernels::", "--test-threads", "2"])
+            .env(CHILD, "1")
+            .env(variable, "1")
+            .output()
+            .expect("run the test binary");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{level} copy: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("test result: ok"), "{level} copy ran no tests: {stdout}");
     }
 }
 
