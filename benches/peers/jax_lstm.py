@@ -32,6 +32,9 @@ def main():
     parser.add_argument("--shape", default="paper,gscd,wide", help="comma-separated shape names")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--frames", type=int, default=0, help="override the shape's frame count")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="recorded only: XLA sizes its pool from the CPUs it may use (taskset)"
+    )
     parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -130,6 +133,7 @@ def main():
                     "batch": args.batch,
                     "frames": frames,
                     "cpus": len(os.sched_getaffinity(0)),
+                    "threads": args.threads or len(os.sched_getaffinity(0)),
                     "ms_per_batch": round(ms, 3),
                     "cpu_ms_per_batch": round(cpu_ms, 3),
                     "sequences_per_s": round(args.batch / ms * 1e3, 1),

@@ -89,7 +89,7 @@ def main():
                     "cpu_ms_per_batch": round(cpu_ms, 3),
                     "sequences_per_s": round(args.batch / ms * 1e3, 1),
                     "repeats": args.repeats,
-                    "final_loss": float(loss),
+                    "final_loss": float(loss.detach()),
                 }
             ),
             flush=True,

@@ -1,6 +1,8 @@
 //! Runs many training steps of one variant, for `perf record` / `valgrind --tool=callgrind`.
 //!
-//! Usage: cargo run --release --example profile_step -- [sparse|dense] [target fired] [steps] [shape]
+//! Usage: cargo run --release --example profile_step -- [sparse|dense|batched] [target fired] [steps] [shape]
+//! `batched` runs dense BPTT of 32 copies of the sequence at once (`nn/batch.rs`); one step is
+//! then one batch.
 //! Shapes as in `deltarnn bench`: paper (16 in, 2 x 64 LSTM, 150 frames, 31 classes, the default),
 //! gscd (16 in, 1 x 128, 62 frames, 36 classes), wide (40 in, 1 x 256, 100 frames, 31 classes).
 
@@ -33,6 +35,17 @@ fn main() {
     let mut grads = Params::zeros(&config);
     let mut tape = SequenceTape::default();
     let start = std::time::Instant::now();
+    if variant == "batched" {
+        let xs: Vec<&[f32]> = vec![&x[..]; 32];
+        let mut tapes = Vec::new();
+        for _ in 0..steps {
+            model.dense_batch_loss_and_gradient_with(&mut grads, &mut tapes, &xs, |_, logits, dlogits| {
+                deltarnn::nn::loss::frame_cross_entropy(dlogits, logits, &labels, n_classes, 1.0 / frames as f64)
+            });
+        }
+        println!("batched: {:.3} ms per batch", start.elapsed().as_secs_f64() * 1e3 / steps as f64);
+        return;
+    }
     for _ in 0..steps {
         model.loss_and_gradient(&mut grads, &mut tape, &x, &labels, mode, 1.0 / frames as f64, 0.0);
     }
