@@ -165,3 +165,47 @@ fn divergence_names_epoch_and_batch_and_keeps_the_last_good_parameters() {
     assert!(err.to_string().starts_with("training diverged at epoch"), "{err}");
     assert!(m.params.all_finite());
 }
+
+/// Cross-entropy, except that one training sequence's gradient is infinite while its loss
+/// stays finite.
+struct InfiniteGradientFor(usize);
+
+impl deltarnn::train::Objective for InfiniteGradientFor {
+    fn loss(
+        &self,
+        index: usize,
+        logits: &[f32],
+        labels: &[i64],
+        n_classes: usize,
+        batch: deltarnn::train::BatchContext<'_>,
+        dlogits: &mut [f32],
+    ) -> (f64, usize) {
+        let result = deltarnn::train::CrossEntropy.loss(index, logits, labels, n_classes, batch, dlogits);
+        if index == self.0 {
+            dlogits[0] = f32::INFINITY;
+        }
+        result
+    }
+}
+
+#[test]
+fn a_non_finite_gradient_with_a_finite_loss_names_its_sequence() {
+    use deltarnn::train::Objective as _;
+    let (model, config, train_set, valid) = setup();
+    let bad = 37;
+    let mut m = model.clone();
+    let mut state = TrainState::new(&m, &config);
+    let err =
+        deltarnn::train::fit_with(&mut m, &mut state, &config, &train_set, &valid, &InfiniteGradientFor(bad), |_| {
+            Ok(())
+        })
+        .unwrap_err();
+    match &err {
+        Error::Diverged { what, utterances, .. } => {
+            assert_eq!(what, "gradient norm", "{err}");
+            assert_eq!(utterances, &[train_set[bad].name().to_string()], "{err}");
+        }
+        other => panic!("unexpected error {other}"),
+    }
+    assert!(m.params.all_finite());
+}
