@@ -190,7 +190,6 @@ impl deltarnn::train::Objective for InfiniteGradientFor {
 
 #[test]
 fn a_non_finite_gradient_with_a_finite_loss_names_its_sequence() {
-    use deltarnn::train::Objective as _;
     let (model, config, train_set, valid) = setup();
     let bad = 37;
     let mut m = model.clone();
