@@ -243,6 +243,33 @@ mod tests {
         assert!(exp_f32(f32::NAN).is_nan());
     }
 
+    /// Every 61st f32 bit pattern of both signs up to `limit` (about 35 million of the 2.1
+    /// billion finite values below 88), so the stated bounds hold over the whole range that
+    /// reaches the functions, not only on a grid.
+    fn every_61st_float(limit: f32) -> impl Iterator<Item = f32> {
+        (0..limit.to_bits()).step_by(61).flat_map(|bits| [f32::from_bits(bits), -f32::from_bits(bits)])
+    }
+
+    #[test]
+    fn the_stated_error_bounds_hold_over_the_whole_float_range() {
+        let (mut tanh_error, mut sigmoid_error, mut exp_error) = (0.0f64, 0.0f64, 0.0f64);
+        for x in every_61st_float(88.0) {
+            let xd = f64::from(x);
+            tanh_error = tanh_error.max((f64::from(tanh_f32(x)) - xd.tanh()).abs());
+            sigmoid_error = sigmoid_error.max((f64::from(sigmoid_f32(x)) - 1.0 / (1.0 + (-xd).exp())).abs());
+            if x.abs() < 80.0 {
+                let exact = xd.exp();
+                exp_error = exp_error.max(((f64::from(exp_f32(x)) - exact) / exact).abs());
+            }
+        }
+        eprintln!(
+            "largest errors against f64: tanh {tanh_error:e}, sigmoid {sigmoid_error:e}, exp {exp_error:e} (relative)"
+        );
+        assert!(tanh_error < 4e-7, "tanh: largest absolute error {tanh_error:e}");
+        assert!(sigmoid_error < 2e-7, "sigmoid: largest absolute error {sigmoid_error:e}");
+        assert!(exp_error < 3e-7, "exp: largest relative error {exp_error:e}");
+    }
+
     #[test]
     fn tanh_and_sigmoid_f32_are_accurate() {
         for x in sweep() {
