@@ -221,6 +221,7 @@ pub fn fit_with<U: Utterance, O: Objective>(
     }
     let batch_size = config.batch_size.min(train.len());
     let mut trainer = Trainer::new(&model.config, config, batch_size)?;
+    let first_epoch = state.epochs_done;
     while state.epochs_done < config.epochs {
         let epoch = state.epochs_done; // 0-based
         let mode = config.epoch_mode(model.config.thresholds, epoch);
@@ -231,9 +232,13 @@ pub fn fit_with<U: Utterance, O: Objective>(
         let mut totals = BatchOutcome::default();
         for (b, batch) in batches.iter().enumerate() {
             let at = BatchPosition { epoch: epoch + 1, batch: b + 1 };
-            check_inputs(batch.iter().map(|&i| &train[i]), model.config.n_features, || {
-                format!("training epoch {}, batch {}", at.epoch, at.batch)
-            })?;
+            // The inputs do not change while training: the first epoch of this call checks
+            // every sequence once (naming the batch it is in), later epochs skip the pass.
+            if epoch == first_epoch {
+                check_inputs(batch.iter().map(|&i| &train[i]), model.config.n_features, || {
+                    format!("training epoch {}, batch {}", at.epoch, at.batch)
+                })?;
+            }
             let outcome = trainer.batch_gradient(model, train, batch, mode, objective);
             let mean_loss = trainer.update(model, state, &outcome, learning_rate, at, train)?;
             totals.add(&outcome);
