@@ -40,15 +40,16 @@ impl<T: Real> Layer<T> {
                 x.len() / f.max(1)
             })
             .collect();
-        let projections: Vec<Vec<T>> = inputs
-            .iter()
-            .zip(&steps)
-            .map(|(x, &n)| {
-                let mut p = vec![T::ZERO; n * rows];
-                dense::input_projection(&mut p, &self.w_x, x, n);
-                p
-            })
-            .collect();
+        // W_x x_t for every step of every sequence as one product over the sequences' frames
+        // placed end to end; sequence s's rows start at starts[s].
+        let starts = frame_starts(&steps);
+        let total = starts[inputs.len()];
+        let mut all_inputs = Vec::with_capacity(total * f);
+        inputs.iter().for_each(|x| all_inputs.extend_from_slice(x));
+        let mut projection = vec![T::ZERO; total * rows];
+        dense::input_projection(&mut projection, &self.w_x, &all_inputs, total);
+        let projections: Vec<&[T]> =
+            (0..inputs.len()).map(|s| &projection[starts[s] * rows..starts[s + 1] * rows]).collect();
         for (tape, &n) in tapes.iter_mut().zip(&steps) {
             self.prepare_tape(tape, n);
         }
@@ -63,7 +64,7 @@ impl<T: Real> Layer<T> {
             for (i, &s) in order[..batch].iter().enumerate() {
                 let row = &mut memory[i * m..(i + 1) * m];
                 row.copy_from_slice(&bias_memory);
-                self.add_projection_row(row, &projections[s], t);
+                self.add_projection_row(row, projections[s], t);
                 if t > 0 {
                     h_prev[i * h..(i + 1) * h].copy_from_slice(&tapes[s].hidden[(t - 1) * h..t * h]);
                 }
@@ -116,7 +117,11 @@ impl<T: Real> Layer<T> {
         let mut carry = vec![T::ZERO; n * h]; // LSTM dc, GRU direct dh
         let mut bias_grads = vec![T::ZERO; n * m];
         let mut dh = vec![T::ZERO; h];
-        let mut sequence_gate_grads: Vec<Vec<T>> = steps.iter().map(|&len| vec![T::ZERO; len * m]).collect();
+        // Every sequence's dL/dM_t, end to end (sequence s from row starts[s]), for the weight
+        // gradients after the loop.
+        let starts = frame_starts(&steps);
+        let total = starts[n];
+        let mut all_gate_grads = vec![T::ZERO; total * m];
         for t in (0..steps.iter().copied().max().unwrap_or(0)).rev() {
             let batch = running(&order, &steps, t);
             for (i, &s) in order[..batch].iter().enumerate() {
@@ -129,7 +134,7 @@ impl<T: Real> Layer<T> {
                 for (b, &d) in bias_grads[i * m..(i + 1) * m].iter_mut().zip(dmemory.iter()) {
                     *b += d;
                 }
-                sequence_gate_grads[s][t * m..(t + 1) * m].copy_from_slice(dmemory);
+                all_gate_grads[(starts[s] + t) * m..][..m].copy_from_slice(dmemory);
             }
             if t > 0 {
                 // dL/dh_{t-1} (batch, H) = G_t[:, hidden rows] (batch, rows) W_h (rows, H).
@@ -144,7 +149,6 @@ impl<T: Real> Layer<T> {
                 );
             }
         }
-        let mut dinputs = dinputs;
         let position: Vec<usize> = {
             let mut position = vec![0; n];
             for (i, &s) in order.iter().enumerate() {
@@ -152,15 +156,44 @@ impl<T: Real> Layer<T> {
             }
             position
         };
+        // The weight gradients as one product each over every frame of the batch: dW_x += G^T X
+        // and dW_h += G^T H_prev, H_prev holding h_{t-1} (zero at each sequence's first step).
+        let (f, mut all_inputs, mut previous) =
+            (self.n_input, Vec::with_capacity(total * self.n_input), vec![T::ZERO; total * h]);
         for s in 0..n {
-            let dx = dinputs.as_deref_mut().map(|dx| {
-                assert_eq!(dx[s].len(), steps[s] * self.n_input, "dinputs length");
-                &mut dx[s][..]
-            });
-            self.dense_weight_gradients(grads, dx, inputs[s], &tapes[s].hidden, &sequence_gate_grads[s], steps[s]);
+            all_inputs.extend_from_slice(inputs[s]);
+            if steps[s] > 1 {
+                previous[(starts[s] + 1) * h..starts[s + 1] * h]
+                    .copy_from_slice(&tapes[s].hidden[..(steps[s] - 1) * h]);
+            }
+        }
+        if total > 0 {
+            dense::weight_gradient(&mut grads.w_x, &all_gate_grads[self.input_offset()..], m, &all_inputs, total);
+            dense::weight_gradient(&mut grads.w_h, &all_gate_grads[ho..], m, &previous, total);
+        }
+        let mut dinputs = dinputs;
+        for s in 0..n {
+            if let Some(dx) = dinputs.as_deref_mut() {
+                assert_eq!(dx[s].len(), steps[s] * f, "dinputs length");
+                let g = &all_gate_grads[starts[s] * m + self.input_offset()..];
+                dense::input_gradient(&mut dx[s], &self.w_x, g, m, steps[s]);
+            }
             self.add_bias_gradients(grads, &bias_grads[position[s] * m..(position[s] + 1) * m]);
         }
     }
+}
+
+/// Where each sequence's frames start when the sequences of `steps` frames are placed end to
+/// end, and (last) the total: n + 1 entries.
+fn frame_starts(steps: &[usize]) -> Vec<usize> {
+    let mut starts = Vec::with_capacity(steps.len() + 1);
+    let mut total = 0;
+    starts.push(0);
+    for &len in steps {
+        total += len;
+        starts.push(total);
+    }
+    starts
 }
 
 impl<T: Real> Model<T> {
