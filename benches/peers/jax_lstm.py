@@ -14,30 +14,14 @@ with `deltarnn bench`'s thread CPU time when run on one CPU).
 One thread: run under `taskset -c 0` (XLA sizes its thread pool from the CPUs it may use).
 """
 
-import argparse
-import json
 import os
-import statistics
 import time
 
-SHAPES = {  # name: (features, layers, hidden, frames, classes), as in deltarnn bench
-    "paper": (16, 2, 64, 150, 31),
-    "gscd": (16, 1, 128, 62, 36),
-    "wide": (40, 1, 256, 100, 31),
-}
+from peer_step import SHAPES, arguments, report
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shape", default="paper,gscd,wide", help="comma-separated shape names")
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--frames", type=int, default=0, help="override the shape's frame count")
-    parser.add_argument(
-        "--threads", type=int, default=0, help="recorded only: XLA sizes its pool from the CPUs it may use (taskset)"
-    )
-    parser.add_argument("--repeats", type=int, default=21)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0], 0, "recorded only: XLA sizes its pool from the CPUs it may use (taskset)")
 
     import jax
     import jax.numpy as jnp
@@ -121,27 +105,16 @@ def main():
             if i >= 3:
                 times.append(time.perf_counter() - start)
                 cpu_times.append(time.process_time() - cpu_start)
-        ms = statistics.median(times) * 1e3
-        cpu_ms = statistics.median(cpu_times) * 1e3
-        print(
-            json.dumps(
-                {
-                    "bench": "peer_train_step",
-                    "framework": "jax",
-                    "version": jax.__version__,
-                    "shape": name,
-                    "batch": args.batch,
-                    "frames": frames,
-                    "cpus": len(os.sched_getaffinity(0)),
-                    "threads": args.threads or len(os.sched_getaffinity(0)),
-                    "ms_per_batch": round(ms, 3),
-                    "cpu_ms_per_batch": round(cpu_ms, 3),
-                    "sequences_per_s": round(args.batch / ms * 1e3, 1),
-                    "repeats": args.repeats,
-                    "final_loss": float(loss),
-                }
-            ),
-            flush=True,
+        report(
+            "jax",
+            jax.__version__,
+            name,
+            args,
+            frames,
+            args.threads or len(os.sched_getaffinity(0)),
+            times,
+            cpu_times,
+            float(loss),
         )
 
 

@@ -14,28 +14,13 @@ Prints one JSON line per shape: median wall-clock ms per batch, sequences per se
 median process CPU ms per batch (all threads).
 """
 
-import argparse
-import json
-import os
-import statistics
 import time
 
-SHAPES = {  # name: (features, layers, hidden, frames, classes), as in deltarnn bench
-    "paper": (16, 2, 64, 150, 31),
-    "gscd": (16, 1, 128, 62, 36),
-    "wide": (40, 1, 256, 100, 31),
-}
+from peer_step import SHAPES, arguments, report
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shape", default="paper,gscd,wide", help="comma-separated shape names")
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--frames", type=int, default=0, help="override the shape's frame count")
-    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
-    parser.add_argument("--repeats", type=int, default=21)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0], 1, "torch.set_num_threads")
 
     import torch
 
@@ -72,28 +57,7 @@ def main():
             if i >= 3:
                 times.append(time.perf_counter() - start)
                 cpu_times.append(time.process_time() - cpu_start)
-        ms = statistics.median(times) * 1e3
-        cpu_ms = statistics.median(cpu_times) * 1e3
-        print(
-            json.dumps(
-                {
-                    "bench": "peer_train_step",
-                    "framework": "torch",
-                    "version": torch.__version__,
-                    "shape": name,
-                    "batch": args.batch,
-                    "frames": frames,
-                    "threads": args.threads,
-                    "cpus": len(os.sched_getaffinity(0)),
-                    "ms_per_batch": round(ms, 3),
-                    "cpu_ms_per_batch": round(cpu_ms, 3),
-                    "sequences_per_s": round(args.batch / ms * 1e3, 1),
-                    "repeats": args.repeats,
-                    "final_loss": float(loss.detach()),
-                }
-            ),
-            flush=True,
-        )
+        report("torch", torch.__version__, name, args, frames, args.threads, times, cpu_times, float(loss.detach()))
 
 
 if __name__ == "__main__":
