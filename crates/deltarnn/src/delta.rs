@@ -6,7 +6,7 @@
 //! consume it, the cost model counts it, the accelerator simulator replays it.
 
 use crate::kernels::simd::dispatch;
-use crate::kernels::Real;
+use crate::kernels::{lanes_n, Real};
 
 /// Firing thresholds: theta_x for a layer's input, theta_h for its previous hidden state.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -41,7 +41,7 @@ dispatch! {
     /// `v_ref[j] = v[j]`; other entries are untouched. Closes the step. Returns the number fired.
     pub fn encode_step / encode_step_portable <T: Real>(
         seq: &mut SparseSeq<T>, v: &[T], v_ref: &mut [T], threshold: T
-    ) => encode_body;
+    ) => encode_body::<lanes>;
 }
 
 /// [`encode_step`], returning the number fired.
@@ -54,7 +54,7 @@ pub fn encode<T: Real>(seq: &mut SparseSeq<T>, v: &[T], v_ref: &mut [T], thresho
 
 #[inline(always)]
 #[track_caller]
-fn encode_body<T: Real>(seq: &mut SparseSeq<T>, v: &[T], v_ref: &mut [T], threshold: T) {
+fn encode_body<const W: usize, T: Real>(seq: &mut SparseSeq<T>, v: &[T], v_ref: &mut [T], threshold: T) {
     assert_eq!(v_ref.len(), v.len(), "v and v_ref lengths");
     // Two passes per block of 64: a branch-free, vectorisable pass that updates the reference
     // and builds a bit mask of what fired, then a walk over the set bits only. Fire decisions are
@@ -62,11 +62,25 @@ fn encode_body<T: Real>(seq: &mut SparseSeq<T>, v: &[T], v_ref: &mut [T], thresh
     for (block, (vb, rb)) in v.chunks(64).zip(v_ref.chunks_mut(64)).enumerate() {
         let mut deltas = [T::ZERO; 64];
         let mut mask = 0u64;
-        for (l, ((&x, r), d)) in vb.iter().zip(rb.iter_mut()).zip(deltas.iter_mut()).enumerate() {
-            let delta = x - *r;
+        // Groups of 8: the deltas and references vectorised, the fire bits from one compare.
+        let whole = vb.len() / 8 * 8;
+        for g in (0..whole).step_by(8) {
+            let (x, r): ([T; 8], [T; 8]) = (lanes_n(&vb[g..]), lanes_n(&rb[g..]));
+            let (mut delta, mut reference) = ([T::ZERO; 8], r);
+            for l in 0..8 {
+                delta[l] = x[l] - r[l];
+                reference[l] = if delta[l].abs() >= threshold { x[l] } else { r[l] };
+            }
+            let bits = T::fire_bits8::<W>(delta, threshold);
+            rb[g..g + 8].copy_from_slice(&reference);
+            deltas[g..g + 8].copy_from_slice(&delta);
+            mask |= u64::from(bits) << g;
+        }
+        for l in whole..vb.len() {
+            let delta = vb[l] - rb[l];
             let fire = delta.abs() >= threshold;
-            *d = delta;
-            *r = if fire { x } else { *r };
+            deltas[l] = delta;
+            rb[l] = if fire { vb[l] } else { rb[l] };
             mask |= u64::from(fire) << l;
         }
         if mask == u64::MAX {

@@ -66,6 +66,16 @@ pub trait Real:
             Self::ZERO
         }
     }
+    /// Bit `l` set when `|delta[l]| >= threshold` (the delta encoder's fire test), inside a
+    /// lane body of lane count `W` (`simd::dispatch!`); `f32` uses one vector compare.
+    #[inline(always)]
+    fn fire_bits8<const W: usize>(delta: [Self; 8], threshold: Self) -> u32 {
+        let mut bits = 0;
+        for (l, d) in delta.iter().enumerate() {
+            bits |= u32::from(d.abs() >= threshold) << l;
+        }
+        bits
+    }
     /// Converts from `f32` (exact).
     #[inline(always)]
     fn from_f32(x: f32) -> Self {
@@ -143,6 +153,10 @@ impl Real for f32 {
     #[inline(always)]
     fn sigmoid(self) -> Self {
         sigmoid_f32(self)
+    }
+    #[inline(always)]
+    fn fire_bits8<const W: usize>(delta: [Self; 8], threshold: Self) -> u32 {
+        super::simd::fire_bits_f32::<W>(delta, threshold)
     }
     #[inline(always)]
     fn ln(self) -> Self {

@@ -1,7 +1,8 @@
 //! Runtime CPU dispatch: each hot body is compiled twice, once for the baseline target and once
 //! with AVX2+FMA enabled, and the wide copy runs when the CPU has both features. Bodies written
-//! over a lane count (`=> body::<lanes>`) get a third copy with AVX-512 (F, VL, BW, DQ) over 16
-//! lanes, which runs when the CPU has it.
+//! over a lane count (`=> body::<lanes>`) get a third copy with AVX-512 (F, VL, BW, DQ); the
+//! lane count is 16 in that copy, 8 in the AVX2 copy and 4 in the baseline, so a body can also
+//! tell which copy it is in (see [`fire_bits_f32`]).
 //!
 //! The copies come from the same safe `#[inline(always)]` body, every operation is per element
 //! (the lane count only groups them), and Rust never contracts `a * b + c` into a fused
@@ -112,12 +113,12 @@ macro_rules! dispatch {
                     return unsafe { wide($($arg),*) };
                 }
             }
-            $body::<8, $($g),*>($($arg),*)
+            $body::<4, $($g),*>($($arg),*)
         }
 
         /// The baseline (no AVX2) compile of the same body; the scalar twin of the fast path.
         pub fn $portable<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? {
-            $body::<8, $($g),*>($($arg),*)
+            $body::<4, $($g),*>($($arg),*)
         }
     };
     (
@@ -148,3 +149,32 @@ macro_rules! dispatch {
     };
 }
 pub(crate) use dispatch;
+
+/// Bit `l` set when `|delta[l]| >= threshold` (false for NaN), for 8 values: one compare and one
+/// movemask in the AVX2 and AVX-512 copies of a lane body (`W` 8 or 16), a loop otherwise. The
+/// compiler builds this mask from a plain loop with 64-bit shifts (docs/performance.md).
+#[inline(always)]
+pub fn fire_bits_f32<const W: usize>(delta: [f32; 8], threshold: f32) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if W >= 8 {
+        use std::arch::x86_64::{
+            _mm256_and_ps, _mm256_castsi256_ps, _mm256_cmp_ps, _mm256_loadu_ps, _mm256_movemask_ps, _mm256_set1_epi32,
+            _mm256_set1_ps, _CMP_GE_OQ,
+        };
+        // SAFETY: `dispatch!` instantiates lane bodies with W >= 8 only inside the copies it
+        // compiles with AVX2 (W = 8) or AVX-512 (W = 16) enabled and runs only on CPUs that
+        // have them; both include AVX, all these intrinsics need. The load reads the 8 f32 of
+        // `delta`.
+        unsafe {
+            let values = _mm256_loadu_ps(delta.as_ptr());
+            let magnitude = _mm256_and_ps(values, _mm256_castsi256_ps(_mm256_set1_epi32(i32::MAX)));
+            let fired = _mm256_cmp_ps::<_CMP_GE_OQ>(magnitude, _mm256_set1_ps(threshold));
+            return _mm256_movemask_ps(fired) as u32;
+        }
+    }
+    let mut bits = 0;
+    for (l, d) in delta.iter().enumerate() {
+        bits |= u32::from(d.abs() >= threshold) << l;
+    }
+    bits
+}

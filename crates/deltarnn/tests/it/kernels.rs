@@ -181,6 +181,31 @@ fn cross_entropy_fast_equals_twin_bit_for_bit() {
     }
 }
 
+#[test]
+fn encoder_fast_equals_twin_bit_for_bit() {
+    use deltarnn::delta::{encode_step, encode_step_portable, SparseSeq};
+    let mut rng = Rng::seed(13);
+    for n in [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 130] {
+        for threshold in [0.0f32, 0.05, 0.3, 2.0] {
+            let mut v_ref: Vec<f32> = (0..n).map(|_| rng.uniform_range(-1.0, 1.0) as f32).collect();
+            let mut twin_ref = v_ref.clone();
+            let (mut seq, mut twin) = (SparseSeq::<f32>::default(), SparseSeq::<f32>::default());
+            for step in 0..4 {
+                let mut v: Vec<f32> = (0..n).map(|_| rng.uniform_range(-1.0, 1.0) as f32).collect();
+                if step == 2 && n > 3 {
+                    (v[0], v[1], v[2]) = (f32::NAN, -0.0, v_ref[2] + threshold);
+                    // NaN never fires; exactly theta does
+                }
+                encode_step(&mut seq, &v, &mut v_ref, threshold);
+                encode_step_portable(&mut twin, &v, &mut twin_ref, threshold);
+            }
+            assert_eq!(seq, twin, "n {n}, threshold {threshold}");
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&v_ref), bits(&twin_ref), "n {n}, threshold {threshold}");
+        }
+    }
+}
+
 /// Set in the child processes of [`every_simd_level_equals_the_twins`].
 const CHILD: &str = "DELTARNN_SIMD_LEVEL_CHILD";
 
