@@ -5,7 +5,7 @@
 //! one pass computing `e_j = W[:, j] . g` and `dW[:, j] += g * values_j`). Dense products are the
 //! same kernels over [`AllColumns`], so sparse and dense results agree bit for bit on the columns
 //! both visit. Every kernel has a slow, obvious twin in [`reference`](mod@reference), and a baseline compile of
-//! its fast body (`*_portable`) that the AVX2 copy must equal bit for bit.
+//! its fast body (`*_portable`) that the AVX2 and AVX-512 copies must equal bit for bit.
 
 pub mod gemm;
 mod matrix;
