@@ -62,7 +62,9 @@ fn encode_body<const W: usize, T: Real>(seq: &mut SparseSeq<T>, v: &[T], v_ref: 
     for (block, (vb, rb)) in v.chunks(64).zip(v_ref.chunks_mut(64)).enumerate() {
         let mut deltas = [T::ZERO; 64];
         let mut mask = 0u64;
-        // Groups of 8: the deltas and references vectorised, the fire bits from one compare.
+        // Groups of 8: the deltas, and the references blended by the fire test, vectorised; the
+        // fire bits from the same test as one compare and movemask (`Real::fire_bits8`; the
+        // compiler would build them with a shift per entry).
         let whole = vb.len() / 8 * 8;
         for g in (0..whole).step_by(8) {
             let (x, r): ([T; 8], [T; 8]) = (lanes_n(&vb[g..]), lanes_n(&rb[g..]));

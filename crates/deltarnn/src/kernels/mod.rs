@@ -119,10 +119,10 @@ pub fn dense_backward<T: Real>(e: &mut [T], dw: &mut ColMajor<T>, w: &ColMajor<T
     spmv_backward(e, dw, w, g, AllColumns(w.cols), v);
 }
 
-#[inline(always)]
-#[track_caller]
 /// `W` is unused: the row loops are plain iterators the compiler vectorises at the width the
 /// copy is compiled for (16 lanes with AVX-512), every row's sum in the same order.
+#[inline(always)]
+#[track_caller]
 fn spmv_forward_body<const W: usize, T: Real, C: Columns>(acc: &mut [T], w: &ColMajor<T>, columns: C, values: &[T]) {
     assert_eq!(acc.len(), w.rows, "acc length");
     assert_eq!(values.len(), columns.count(), "values length");

@@ -70,11 +70,7 @@ pub trait Real:
     /// lane body of lane count `W` (`simd::dispatch!`); `f32` uses one vector compare.
     #[inline(always)]
     fn fire_bits8<const W: usize>(delta: [Self; 8], threshold: Self) -> u32 {
-        let mut bits = 0;
-        for (l, d) in delta.iter().enumerate() {
-            bits |= u32::from(d.abs() >= threshold) << l;
-        }
-        bits
+        fire_bits8_scalar(delta, threshold)
     }
     /// Converts from `f32` (exact).
     #[inline(always)]
@@ -86,6 +82,17 @@ pub trait Real:
     fn to_f32(self) -> f32 {
         self.to_f64() as f32
     }
+}
+
+/// [`Real::fire_bits8`] one entry at a time: the default, and the fallback of `f32`'s vector
+/// compare outside the AVX2 and AVX-512 copies.
+#[inline(always)]
+pub(crate) fn fire_bits8_scalar<T: Real>(delta: [T; 8], threshold: T) -> u32 {
+    let mut bits = 0;
+    for (l, d) in delta.iter().enumerate() {
+        bits |= u32::from(d.abs() >= threshold) << l;
+    }
+    bits
 }
 
 impl Real for f64 {

@@ -172,9 +172,5 @@ pub fn fire_bits_f32<const W: usize>(delta: [f32; 8], threshold: f32) -> u32 {
             return _mm256_movemask_ps(fired) as u32;
         }
     }
-    let mut bits = 0;
-    for (l, d) in delta.iter().enumerate() {
-        bits |= u32::from(d.abs() >= threshold) << l;
-    }
-    bits
+    super::real::fire_bits8_scalar(delta, threshold)
 }

@@ -158,8 +158,9 @@ impl<T: Real> Layer<T> {
         };
         // The weight gradients as one product each over every frame of the batch: dW_x += G^T X
         // and dW_h += G^T H_prev, H_prev holding h_{t-1} (zero at each sequence's first step).
-        let (f, mut all_inputs, mut previous) =
-            (self.n_input, Vec::with_capacity(total * self.n_input), vec![T::ZERO; total * h]);
+        let (f, xo) = (self.n_input, self.input_offset());
+        let mut all_inputs = Vec::with_capacity(total * f);
+        let mut previous = vec![T::ZERO; total * h];
         for s in 0..n {
             all_inputs.extend_from_slice(inputs[s]);
             if steps[s] > 1 {
@@ -168,14 +169,14 @@ impl<T: Real> Layer<T> {
             }
         }
         if total > 0 {
-            dense::weight_gradient(&mut grads.w_x, &all_gate_grads[self.input_offset()..], m, &all_inputs, total);
+            dense::weight_gradient(&mut grads.w_x, &all_gate_grads[xo..], m, &all_inputs, total);
             dense::weight_gradient(&mut grads.w_h, &all_gate_grads[ho..], m, &previous, total);
         }
         let mut dinputs = dinputs;
         for s in 0..n {
             if let Some(dx) = dinputs.as_deref_mut() {
                 assert_eq!(dx[s].len(), steps[s] * f, "dinputs length");
-                let g = &all_gate_grads[starts[s] * m + self.input_offset()..];
+                let g = &all_gate_grads[starts[s] * m + xo..];
                 dense::input_gradient(&mut dx[s], &self.w_x, g, m, steps[s]);
             }
             self.add_bias_gradients(grads, &bias_grads[position[s] * m..(position[s] + 1) * m]);
