@@ -191,6 +191,32 @@ fn bench_prints_one_json_line_per_case() {
     assert_eq!(lines[6]["batch"], 2);
     assert!(lines[6]["delta_seq_per_s"].as_f64().unwrap() > 0.0);
 
+    // The batch on two threads: cut in two parts, timed by the wall clock.
+    let out = deltarnn(&[
+        "bench",
+        "--json",
+        "--sections",
+        "batch",
+        "--shapes",
+        "gscd",
+        "--repeats",
+        "1",
+        "--batch",
+        "4",
+        "--batch-threads",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let record: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!((record["threads"].as_u64(), record["clock"].as_str()), (Some(2), Some("wall")));
+    assert!(record["dense_ms"].as_f64().unwrap() > 0.0 && record["delta_ms"].as_f64().unwrap() > 0.0);
+    for bad in ["0", "5"] {
+        assert_only_error(
+            &deltarnn(&["bench", "--sections", "batch", "--batch", "4", "--batch-threads", bad]),
+            "--batch-threads must be between 1 and --batch (4)",
+        );
+    }
+
     assert_only_error(&deltarnn(&["bench", "--shapes", "huge"]), "unknown shape 'huge'");
     assert_only_error(&deltarnn(&["bench", "--sections", "epoch"]), "needs --data");
     assert_only_error(&deltarnn(&["bench", "--fired", "0"]), "fired fractions must be in (0, 1]");
